@@ -1,0 +1,93 @@
+"""Rounded, glued figures: how a notebook hands a number to the prose.
+
+Defined in :doc:`/book/setup`. Strict ``nbval`` compares every stored output
+character by character, so a figure must be rounded before it is printed or
+glued: noise in the seventh digit differs between CPUs and must never reach a
+stored output.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Union
+
+import numpy as np
+
+__all__ = ["sig", "glue"]
+
+Number = Union[int, float, "np.integer[Any]", "np.floating[Any]"]
+
+
+def sig(x: Number, digits: int = 3) -> float:
+    """Round `x` to `digits` significant digits.
+
+    Parameters
+    ----------
+    x : int or float
+        The value. NaN and infinities are returned unchanged.
+    digits : int, default=3
+        Significant digits to keep, at least 1.
+
+    Returns
+    -------
+    float
+        The rounded value, as a Python float.
+
+    Raises
+    ------
+    ValueError
+        If `digits` is less than 1.
+
+    Examples
+    --------
+    >>> sig(0.0781234)
+    0.0781
+    >>> sig(1791.7595)
+    1790.0
+    >>> sig(-0.0)
+    0.0
+    """
+    if digits < 1:
+        raise ValueError(f"digits must be at least 1, got {digits}.")
+    value = float(x)
+    if value == 0.0 or not math.isfinite(value):
+        return abs(value) if value == 0.0 else value
+    exponent = math.floor(math.log10(abs(value)))
+    return round(value, digits - 1 - exponent) + 0.0
+
+
+def glue(name: str, value: Any, digits: int = 3) -> None:
+    """Round a figure and glue it into the book under `name`.
+
+    The prose then shows it with ``{glue:text}`name``` (see the MyST-NB
+    documentation on glue). Numbers are rounded with :func:`sig` first; other
+    values (strings, figures, tables) are glued as they are. Nothing is
+    displayed in the notebook itself.
+
+    Parameters
+    ----------
+    name : str
+        The key the prose refers to. Unique within a notebook.
+    value : object
+        The figure. Python and NumPy numbers are rounded; booleans and other
+        objects are passed on unchanged.
+    digits : int, default=3
+        Significant digits for numbers.
+
+    Returns
+    -------
+    object
+        The value as glued (rounded, for numbers), so a notebook can print it
+        or assert on it.
+    """
+    from myst_nb import glue as _glue
+
+    if isinstance(value, (bool, np.bool_)):
+        shown: Any = bool(value)
+    elif isinstance(value, (int, np.integer)):
+        shown = int(value)
+    elif isinstance(value, (float, np.floating)):
+        shown = sig(value, digits)
+    else:
+        shown = value
+    _glue(name, shown, display=False)

@@ -1,0 +1,86 @@
+"""The guard around strict nbval: every notebook is in the book and stored executed."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from notebook_guard import BOOK, ROOT, book_notebooks, execution_problems, toc_problems
+
+NOTEBOOKS = book_notebooks()
+
+
+def test_there_are_notebooks() -> None:
+    assert NOTEBOOKS, f"no notebooks found under {BOOK}"
+
+
+def test_toc_and_notebooks_agree() -> None:
+    assert toc_problems() == []
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_is_stored_executed(nb_path: Path) -> None:
+    assert execution_problems(nb_path) == []
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_error_or_warning_outputs(nb_path: Path) -> None:
+    nb = nbformat.read(nb_path, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error", f"{nb_path.name}: a cell stored an error"
+            assert out.get("name") != "stderr", (
+                f"{nb_path.name}: a cell stored stderr output (logs or warnings): "
+                f"{out.get('text', '')[:200]!r}"
+            )
+
+
+# The guard itself: it must catch the defects it exists for.
+
+def _write(nb: nbformat.NotebookNode, path: Path) -> Path:
+    nbformat.write(nb, path)
+    return path
+
+
+def test_guard_catches_stripped_outputs(tmp_path: Path) -> None:
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    stripped = copy.deepcopy(nb)
+    for cell in stripped.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    problems = execution_problems(_write(stripped, tmp_path / "stripped.ipynb"))
+    assert any("never executed" in p for p in problems)
+    assert any("stores no outputs" in p for p in problems)
+
+
+def test_guard_catches_out_of_order_execution(tmp_path: Path) -> None:
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert len(code) >= 2
+    code[0].execution_count, code[1].execution_count = code[1].execution_count, code[0].execution_count
+    problems = execution_problems(_write(nb, tmp_path / "shuffled.ipynb"))
+    assert any("out of order" in p for p in problems)
+
+
+def test_guard_catches_missing_seed_call(tmp_path: Path) -> None:
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    first.source = "import numpy as np"
+    problems = execution_problems(_write(nb, tmp_path / "unseeded.ipynb"))
+    assert any("seed_everything" in p for p in problems)
+
+
+def test_guard_catches_toc_mismatch(tmp_path: Path) -> None:
+    (tmp_path / "book").mkdir()
+    nbformat.write(nbformat.read(NOTEBOOKS[0], as_version=4), tmp_path / "book" / "orphan.ipynb")
+    (tmp_path / "book" / "intro.md").write_text("# Intro\n")
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/missing\n"
+    )
+    problems = toc_problems(tmp_path)
+    assert any("book/missing" in p and "no book/missing.md" in p for p in problems)
+    assert any("orphan.ipynb is not listed" in p for p in problems)
