@@ -9,7 +9,7 @@ stored output.
 from __future__ import annotations
 
 import math
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -56,7 +56,14 @@ def sig(x: Number, digits: int = 3) -> float:
     return round(value, digits - 1 - exponent) + 0.0
 
 
-def glue(name: str, value: Any, digits: int = 3) -> None:
+class _Text(str):
+    """A string whose repr is itself, so a glued figure shows without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> None:
     """Round a figure and glue it into the book under `name`.
 
     The prose then shows it with ``{glue:text}`name``` (see the MyST-NB
@@ -82,8 +89,10 @@ def glue(name: str, value: Any, digits: int = 3) -> None:
     """
     from myst_nb import glue as _glue
 
-    if isinstance(value, (bool, np.bool_)):
-        shown: Any = bool(value)
+    if fmt is not None:
+        shown: Any = _Text(format(value, fmt))
+    elif isinstance(value, (bool, np.bool_)):
+        shown = bool(value)
     elif isinstance(value, (int, np.integer)):
         shown = int(value)
     elif isinstance(value, (float, np.floating)):

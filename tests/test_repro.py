@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -18,8 +19,23 @@ def test_seed_repeats_python_and_numpy() -> None:
     assert (random.random(), np.random.rand()) == a
 
 
+def test_warns_when_tensorflow_was_imported_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tensorflow  # noqa: F401  (imported before the helper, on purpose)
+
+    import companion._repro as repro
+
+    monkeypatch.setattr(repro, "_tf_configured", False)
+    with pytest.warns(RuntimeWarning, match="imported before seed_everything"):
+        seed_everything(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        seed_everything(0)  # once configured, re-seeding is silent
+
+
 def test_seed_repeats_tensorflow_training() -> None:
-    seed_everything(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # TF may be imported by other tests
+        seed_everything(0)
     import tensorflow as tf
 
     def run() -> list[np.ndarray]:

@@ -1,0 +1,278 @@
+"""companion.ranking: grouping, checks, reference values, metrics, data and loader."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from companion.ranking import (
+    RankingDataWarning,
+    chance_level,
+    check_lists,
+    epsilon_listmle,
+    group_lists,
+    load_svmlight_ranking,
+    loss_floor,
+    make_ranking_data,
+    mean_ndcg,
+    plackett_luce_nll,
+    score_spread,
+    single_feature_ndcg,
+)
+
+# --- group_lists --------------------------------------------------------------
+
+
+def test_group_lists_pads_and_keeps_order() -> None:
+    X = np.arange(10, dtype=float).reshape(5, 2)
+    X_l, y_l = group_lists([5, 9, 5, 5, 9], X, [3, 2, 1, 0, 4])
+    assert X_l.shape == (2, 3, 2) and X_l.dtype == np.float32
+    np.testing.assert_array_equal(y_l, [[3, 1, 0], [2, 4, -1]])
+    np.testing.assert_array_equal(X_l[1, 2], [0, 0])
+    np.testing.assert_array_equal(X_l[0, 1], X[2])
+
+
+def test_group_lists_truncates_with_a_warning() -> None:
+    with pytest.warns(RankingDataWarning, match="truncates 1 queries; 2 documents are dropped"):
+        _, y_l = group_lists([1, 1, 1, 1, 2, 2], np.zeros((6, 1)), [1, 2, 3, 4, 0, 1], list_size=2)
+    np.testing.assert_array_equal(y_l, [[1, 2], [0, 1]])
+
+
+@pytest.mark.parametrize(
+    ("qid", "X", "y", "kwargs", "match"),
+    [
+        ([1, 1], [[1.0], [2.0], [3.0]], [0, 1], {}, "one entry per row"),
+        ([1, 1], [1.0, 2.0], [0, 1], {}, "X must be 2-D"),
+        ([1, 1], [[1.0], [np.nan]], [0, 1], {}, "NaN or infinity"),
+        ([1, 1], [[1.0], [np.inf]], [0, 1], {}, "NaN or infinity"),
+        ([1, 1], [[1.0], [2.0]], [0, np.nan], {}, "y contains NaN"),
+        ([1, 1], [[1.0], [2.0]], [0, -1], {}, "negative labels"),
+        ([1, 1], [[1.0], [2.0]], [0, 1], {"pad_label": 0}, "pad_label must be negative"),
+        ([1, 1], [[1.0], [2.0]], [0, 1], {"list_size": 1}, "at least 2"),
+        ([1, 2, 3], [[1.0], [2.0], [3.0]], [0, 1, 2], {}, "document or row id"),
+        ([], np.zeros((0, 2)), [], {}, "empty"),
+        ([[1, 1]], [[1.0], [2.0]], [0, 1], {}, "must be 1-D"),
+    ],
+)
+def test_group_lists_errors(qid, X, y, kwargs, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=match):
+        group_lists(qid, X, y, **kwargs)
+
+
+# --- check_lists --------------------------------------------------------------
+
+
+def test_check_lists_accepts_good_lists() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_lists([[2, 1, 0], [1, 0, -1]], [[0.3, 0.2, 0.1], [1.0, 0.0, 5.0]])
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "match"),
+    [
+        ([1, 0, 2], None, "shape \\(n_lists, list_size\\)"),
+        ([[1], [0], [2]], None, "group_lists"),
+        ([[1, -1], [0, -1]], None, "fewer than 2 valid items"),
+        ([[1, 0], [-1, -1]], None, "no valid item"),
+        ([[1, np.nan]], None, "NaN"),
+        ([[1, 0], [2, 1]], [[0.1], [0.2]], "scores one document at a time"),
+        ([[1, 0]], [[0.1, 0.2, 0.3]], "y_pred has shape"),
+        ([[1, 0]], [[0.1, np.nan]], "diverged"),
+    ],
+)
+def test_check_lists_errors(y_true, y_pred, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=match):
+        check_lists(y_true, y_pred)
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "match"),
+    [
+        ([[1, 0], [1, -1]], None, "single valid item"),
+        ([[1, 0], [2, 2]], None, "all valid labels equal"),
+        ([[1, 0]], [[20.0, 0.0]], "rounds the loss"),
+        ([[1, 0]], [[100.0, 0.0]], "returns -inf"),
+    ],
+)
+def test_check_lists_warnings(y_true, y_pred, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.warns(RankingDataWarning, match=match):
+        check_lists(y_true, y_pred)
+
+
+def test_check_lists_accepts_trailing_axis() -> None:
+    check_lists([[1, 0]], np.array([[[0.2], [0.1]]]))
+
+
+# --- reference values ---------------------------------------------------------
+
+
+def test_plackett_luce_known_values() -> None:
+    assert plackett_luce_nll([0.0, 0.0, 0.0], [2, 1, 0]) == pytest.approx(math.log(6))
+    assert plackett_luce_nll([2.0, 0.0], [1, 0]) == pytest.approx(math.log1p(math.exp(-2.0)))
+    assert plackett_luce_nll([50.0, 0.0], [1, 0]) == pytest.approx(math.exp(-50.0), rel=1e-9)
+    assert plackett_luce_nll([0.0, 1e4], [1, 0]) == pytest.approx(1e4)
+    assert plackett_luce_nll([1.0, 2.0, 9.0], [1, 0, -1]) == plackett_luce_nll([1.0, 2.0], [1, 0])
+    assert plackett_luce_nll([3.0], [1]) == 0.0
+
+
+def test_plackett_luce_errors() -> None:
+    with pytest.raises(ValueError, match="same length"):
+        plackett_luce_nll([1.0, 2.0], [1])
+    with pytest.raises(ValueError, match="NaN"):
+        plackett_luce_nll([1.0, np.nan], [1, 0])
+
+
+def test_plackett_luce_is_brute_force_probability() -> None:
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=4)
+    # Probability of the order 0, 1, 2, 3 under Plackett-Luce, by the definition.
+    p, remaining = 1.0, list(range(4))
+    for i in range(4):
+        p *= math.exp(s[i]) / sum(math.exp(s[j]) for j in remaining)
+        remaining.remove(i)
+    assert plackett_luce_nll(s, [3, 2, 1, 0]) == pytest.approx(-math.log(p))
+
+
+def test_chance_level_and_floor() -> None:
+    y = [[2, 1, 0, -1], [1, 1, 0, 0]]
+    assert chance_level(y) == pytest.approx((math.log(6) + math.log(24)) / 2)
+    assert loss_floor(y) == pytest.approx((0 + 2 * math.log(2)) / 2)
+    assert loss_floor([[3, 2, 1, 0]]) == 0.0
+    assert chance_level([1, 0]) == pytest.approx(math.log(2))
+    with pytest.raises(ValueError, match="n_lists, list_size"):
+        chance_level(np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        loss_floor([[1, np.nan]])
+
+
+def test_epsilon_formula_is_right_small_and_wrong_large() -> None:
+    assert epsilon_listmle([1.0, 0.0], [1, 0]) == pytest.approx(math.log1p(math.exp(-1)), rel=1e-5)
+    assert epsilon_listmle([40.0, 0.0], [1, 0]) == pytest.approx(40 + math.log(1e-10), abs=0.01)
+    assert epsilon_listmle([1.0], [0]) == 0.0
+
+
+# --- metrics ------------------------------------------------------------------
+
+
+def test_mean_ndcg_ignores_padding_and_uninformative_lists() -> None:
+    y = [[2, 1, 0, -1], [0, 0, -1, -1], [1, -1, -1, -1]]
+    s = [[3.0, 2.0, 1.0, 99.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    assert mean_ndcg(y, s) == 1.0
+    assert mean_ndcg([[2, 1, 0]], [[0.0, 1.0, 2.0]]) < 1.0
+    assert mean_ndcg([[2, 1, 0]], [[np.nan, 1.0, 2.0]]) == 0.0
+    with pytest.raises(ValueError, match="undefined"):
+        mean_ndcg([[0, 0]], [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="same|shape"):
+        mean_ndcg([[1, 0]], [[1.0]])
+
+
+def test_score_spread() -> None:
+    assert score_spread([[1, 0, -1]], [[2.0, 2.0, 9.0]]) == 0.0
+    assert score_spread([[1, 0]], [[1.0, 3.0]]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="two valid"):
+        score_spread([[1, -1]], [[1.0, 3.0]])
+
+
+def test_single_feature_ndcg_finds_a_leak() -> None:
+    data = make_ranking_data(40, list_size=8, leak=True, random_state=0)
+    X_l, y_l = group_lists(data.qid, data.X, data.y)
+    values = single_feature_ndcg(X_l, y_l)
+    assert values[-1] == 1.0 and values[:-1].max() < 1.0
+    with pytest.raises(ValueError, match="n_features"):
+        single_feature_ndcg(X_l[..., 0], y_l)
+
+
+# --- synthetic data -----------------------------------------------------------
+
+
+def test_make_ranking_data_is_seeded_and_shaped() -> None:
+    a = make_ranking_data(20, list_size=(3, 6), query_features=2, leak=True, random_state=1)
+    b = make_ranking_data(20, list_size=(3, 6), query_features=2, leak=True, random_state=1)
+    np.testing.assert_array_equal(a.X, b.X)
+    assert a.X.shape[1] == 6 + 2 + 1 and a.feature_names[-1] == "leak"
+    sizes = np.bincount(a.qid)
+    assert sizes.min() >= 3 and sizes.max() <= 6
+    assert set(np.unique(a.y)) <= {0, 1, 2, 3, 4}
+    # Query features are constant within a query.
+    for q in range(20):
+        rows = a.X[a.qid == q][:, 6:8]
+        assert np.all(rows == rows[0])
+
+
+def test_make_ranking_data_order_labels_and_scales() -> None:
+    data = make_ranking_data(5, list_size=4, labels="order", feature_scales=[1000.0] * 6, random_state=0)
+    for q in range(5):
+        assert sorted(data.y[data.qid == q]) == [0, 1, 2, 3]
+    assert data.X.min() > 0 and data.X.max() > 1000
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_queries": 0}, "n_queries"),
+        ({"n_features": 0}, "n_features"),
+        ({"list_size": (5, 2)}, "list_size"),
+        ({"labels": "binary"}, "labels"),
+        ({"noise": -1.0}, "noise"),
+        ({"feature_scales": [1.0, 2.0]}, "feature_scales"),
+        ({"feature_scales": [0.0] * 6}, "feature_scales"),
+    ],
+)
+def test_make_ranking_data_errors(kwargs, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=match):
+        make_ranking_data(**kwargs)
+
+
+# --- loader -------------------------------------------------------------------
+
+
+def test_load_svmlight_ranking_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "train.txt"
+    path.write_text(
+        "2 qid:10 1:0.5 3:1.5 # doc a\n"
+        "0 qid:10 1:0.1 2:0.2\n"
+        "1 qid:11 2:0.7 3:0.3\n"
+        "0 qid:11 1:0.9\n"
+        "4 qid:11 3:2.0\n"
+    )
+    qid, X, y = load_svmlight_ranking(path, n_features=4)
+    np.testing.assert_array_equal(qid, [10, 10, 11, 11, 11])
+    assert X.shape == (5, 4) and X[0, 2] == 1.5 and X[0, 1] == 0.0
+    np.testing.assert_array_equal(y, [2, 0, 1, 0, 4])
+    X_l, y_l = group_lists(qid, X, y)
+    np.testing.assert_array_equal(y_l, [[2, 0, -1], [1, 0, 4]])
+
+
+def test_load_svmlight_ranking_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_svmlight_ranking(tmp_path / "missing.txt")
+    no_qid = tmp_path / "plain.txt"
+    no_qid.write_text("1 1:0.5\n0 1:0.2\n")
+    with pytest.raises(ValueError, match="qid"):
+        load_svmlight_ranking(no_qid)
+
+
+# --- Keras helpers ------------------------------------------------------------
+
+
+def test_make_scorer_shapes_and_dead_units() -> None:
+    import tensorflow as tf
+
+    from companion.ranking import dead_units, make_scorer
+
+    tf.keras.utils.set_random_seed(0)
+    model = make_scorer(hidden=(8,), output_activation="sigmoid", score_noise=0.1)
+    X = np.random.normal(size=(3, 5, 4)).astype(np.float32)
+    assert model(X).shape == (3, 5)
+    assert model(X[:, 0, :]).shape == (3, 1)  # one row per document: the zero-loss shape
+    assert 0.0 <= dead_units(model, X) < 1.0
+    # Kill every unit: a large negative bias makes every ReLU output 0.
+    hidden = model.layers[0]
+    hidden.bias.assign(np.full(8, -1e3, dtype=np.float32))
+    assert dead_units(model, X) == 1.0
+    assert dead_units(make_scorer(hidden=()), X) == 0.0

@@ -1,0 +1,194 @@
+"""companion.ranking.ListMLELoss against the float64 reference and tensorflow-ranking."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_ranking as tfr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import gammaln
+
+from companion.ranking import ListMLELoss, listmle_per_list, plackett_luce_nll
+
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)
+settings.load_profile("ci")
+
+
+def per_list(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    return listmle_per_list(tf.constant(labels, tf.float32), tf.constant(scores, tf.float32)).numpy()
+
+
+@st.composite
+def tie_free_lists(draw: st.DrawFn, max_gap: float = 1e4) -> tuple[np.ndarray, np.ndarray]:
+    """A batch of lists with distinct labels per list, padding, and scores up to max_gap apart."""
+    n_lists = draw(st.integers(1, 4))
+    size = draw(st.integers(2, 8))
+    labels = np.full((n_lists, size), -1.0)
+    for row in labels:
+        n_valid = draw(st.integers(0, size))
+        slots = draw(st.permutations(range(size)))[:n_valid]
+        row[list(slots)] = draw(st.permutations(range(n_valid))) if n_valid else []
+    scale = draw(st.sampled_from([1e-3, 1.0, 10.0, 100.0, max_gap]))
+    scores = np.array(draw(st.lists(st.floats(-1, 1), min_size=n_lists * size, max_size=n_lists * size)))
+    return labels, (scores * scale / 2).reshape(n_lists, size).astype(np.float32)
+
+
+@given(tie_free_lists())
+def test_matches_float64_reference(batch: tuple[np.ndarray, np.ndarray]) -> None:
+    labels, scores = batch
+    got = per_list(labels, scores)
+    expected = np.array([plackett_luce_nll(s, y) for s, y in zip(scores.astype(np.float64), labels)])
+    assert np.all(np.isfinite(got))
+    # float32 arithmetic on scores of magnitude |s|: absolute error a few ulps of |s|.
+    tol = 1e-5 * np.maximum(1.0, np.abs(scores).max(axis=1)) * labels.shape[1] + 1e-5 * expected
+    assert np.all(np.abs(got - expected) <= tol), (got, expected)
+
+
+@given(tie_free_lists())
+def test_gradients_are_finite_and_zero_on_padding(batch: tuple[np.ndarray, np.ndarray]) -> None:
+    labels, scores = batch
+    s = tf.Variable(scores)
+    with tf.GradientTape() as tape:
+        loss = ListMLELoss()(tf.constant(labels, tf.float32), s)
+    grad = tape.gradient(loss, s).numpy()
+    assert np.isfinite(float(loss)) and np.all(np.isfinite(grad))
+    assert np.all(grad[labels < 0] == 0.0)
+    # Lists with fewer than 2 valid items get no gradient at all.
+    few = (labels >= 0).sum(axis=1) < 2
+    assert np.all(grad[few] == 0.0)
+
+
+@given(tie_free_lists(max_gap=60.0))
+def test_agrees_with_tensorflow_ranking_where_finite(batch: tuple[np.ndarray, np.ndarray]) -> None:
+    labels, scores = batch
+    # Compare lists without padding (TFR adds log(m!) for padding) and with >= 2 items.
+    full = (labels >= 0).all(axis=1)
+    if not full.any() or labels.shape[1] < 2:
+        return
+    y, s = tf.constant(labels[full], tf.float32), tf.constant(scores[full])
+    theirs = tfr.keras.losses.ListMLELoss(reduction=tf.keras.losses.Reduction.NONE)(y, s).numpy().ravel()
+    ours = ListMLELoss(reduction="none")(y, s).numpy()
+    finite = np.isfinite(theirs)
+    tol = 2e-5 * np.maximum(1.0, np.abs(scores[full]).max(axis=1)) * labels.shape[1]
+    assert np.all(np.abs(ours[finite] - theirs[finite]) <= tol[finite])
+
+
+def test_tfr_padding_constant_is_absent() -> None:
+    labels = tf.constant([[2.0, 1.0, 0.0, -1.0, -1.0]])
+    scores = tf.constant([[0.5, 0.2, -0.1, 0.0, 0.0]])
+    theirs = float(tfr.keras.losses.ListMLELoss()(labels, scores))
+    ours = float(ListMLELoss()(labels, scores))
+    assert ours == pytest.approx(plackett_luce_nll([0.5, 0.2, -0.1], [2, 1, 0]), rel=1e-6)
+    assert theirs - ours == pytest.approx(math.log(2), abs=1e-5)  # log(2!) for 2 padded items
+
+
+@pytest.mark.parametrize("gap", [88.0, 100.0, 500.0, 1e4])
+def test_finite_where_tensorflow_ranking_is_not(gap: float) -> None:
+    labels, scores = tf.constant([[1.0, 0.0]]), tf.constant([[gap, 0.0]])
+    assert float(tfr.keras.losses.ListMLELoss()(labels, scores)) == -math.inf
+    assert float(ListMLELoss()(labels, scores)) == pytest.approx(math.log1p(math.exp(-gap)), abs=1e-38)
+
+
+def test_identical_scores_give_log_n_factorial() -> None:
+    labels = tf.constant([[2.0, 1.0, 0.0], [3.0, 2.0, 1.0]])
+    assert float(ListMLELoss()(labels, tf.fill((2, 3), 0.1))) == pytest.approx(math.log(6), rel=1e-6)
+
+
+def test_short_and_empty_lists_contribute_zero() -> None:
+    labels = np.array([[1.0, -1.0, -1.0], [-1.0, -1.0, -1.0], [2.0, 0.0, 1.0]])
+    scores = np.array([[5.0, 1.0, 2.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], dtype=np.float32)
+    got = per_list(labels, scores)
+    assert got[0] == 0.0 and got[1] == 0.0 and got[2] == pytest.approx(math.log(6), rel=1e-6)
+
+
+def test_ties_are_shuffled_and_seedable() -> None:
+    labels = tf.constant([[1.0, 1.0, 1.0, 0.0]] * 64)
+    scores = tf.constant([[3.0, 2.0, 1.0, 0.0]] * 64)
+    loss = ListMLELoss(seed=7, reduction="none")
+    tf.random.set_seed(1)
+    a = loss(labels, scores).numpy()
+    tf.random.set_seed(1)
+    b = loss(labels, scores).numpy()
+    assert np.array_equal(a, b)
+    assert len(np.unique(np.round(a, 5))) > 1  # different orders of the tied items
+    # Every value is the loss of one of the 3! orders of the tied items.
+    orders = np.array([plackett_luce_nll([3.0, 2.0, 1.0, 0.0], lab)
+                       for lab in ([3, 2, 1, 0], [3, 1, 2, 0], [2, 3, 1, 0], [1, 3, 2, 0], [2, 1, 3, 0], [1, 2, 3, 0])])
+    assert np.all(np.abs(a[:, None] - orders[None, :]).min(axis=1) < 1e-5)
+
+
+def test_equal_scores_within_tie_groups_reach_the_floor() -> None:
+    labels = np.array([[2.0, 1.0, 1.0, 0.0, 0.0, 0.0]])
+    scores = np.array([[40.0, 20.0, 20.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    floor = gammaln(3) + gammaln(4)  # log 2! + log 3!
+    assert per_list(labels, scores)[0] == pytest.approx(floor, rel=1e-5)
+
+
+def test_temperature_divides_scores() -> None:
+    labels, scores = tf.constant([[1.0, 0.0]]), tf.constant([[2.0, 0.0]])
+    assert float(ListMLELoss(temperature=2.0)(labels, scores)) == pytest.approx(
+        float(ListMLELoss()(labels, scores / 2.0)), rel=1e-6)
+
+
+def test_reductions_and_trailing_axis() -> None:
+    labels = tf.constant([[1.0, 0.0], [0.0, 1.0]])
+    scores = tf.constant([[2.0, 0.0], [2.0, 0.0]])
+    each = ListMLELoss(reduction="none")(labels, scores).numpy()
+    assert each.shape == (2,)
+    assert float(ListMLELoss()(labels, scores)) == pytest.approx(each.mean())
+    assert float(ListMLELoss(reduction="sum")(labels, scores)) == pytest.approx(each.sum())
+    assert float(ListMLELoss()(labels, scores[..., None])) == pytest.approx(each.mean())
+
+
+def test_serialisation_round_trip() -> None:
+    loss = ListMLELoss(temperature=0.5, seed=3, name="mle")
+    clone = ListMLELoss.from_config(loss.get_config())
+    assert clone.get_config() == loss.get_config()
+    restored = tf.keras.losses.deserialize(tf.keras.losses.serialize(loss))
+    assert isinstance(restored, ListMLELoss) and restored.temperature == 0.5 and restored.seed == 3
+
+
+def test_model_with_loss_saves_and_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    model = tf.keras.Sequential([tf.keras.Input((4, 2)), tf.keras.layers.Dense(1), tf.keras.layers.Reshape((-1,))])
+    model.compile(optimizer="adam", loss=ListMLELoss(temperature=2.0))
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = tf.keras.models.load_model(path)
+    assert isinstance(loaded.loss, ListMLELoss) and loaded.loss.temperature == 2.0
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0])
+def test_rejects_non_positive_temperature(bad: float) -> None:
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        ListMLELoss(temperature=bad)
+
+
+def test_rejects_wrong_ranks_and_shapes() -> None:
+    with pytest.raises(ValueError, match="group_lists"):
+        ListMLELoss()(tf.constant([1.0, 0.0]), tf.constant([1.0, 0.0]))
+    with pytest.raises(ValueError, match="y_pred has shape"):
+        ListMLELoss()(tf.constant([[1.0, 0.0]]), tf.constant([[1.0, 0.0, 3.0]]))
+
+
+def test_trains_a_model_in_keras_fit() -> None:
+    tf.keras.utils.set_random_seed(0)
+    X = np.random.normal(size=(64, 5, 3)).astype(np.float32)
+    y = np.argsort(np.argsort(X @ np.array([1.0, -0.5, 0.2]), axis=1), axis=1).astype(np.float32)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1), tf.keras.layers.Reshape((-1,))])
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.05), loss=ListMLELoss())
+    history = model.fit(X, y, epochs=20, batch_size=16, verbose=0).history["loss"]
+    assert history[-1] < 0.5 * history[0]
+
+
+@pytest.mark.parametrize("gap", [5.0, 30.0, 59.0, 61.0, 87.0, 300.0])
+def test_both_computation_paths_keep_relative_precision(gap: float) -> None:
+    # Below a gap of 60 the loss uses shifted cumulative sums, above it a
+    # cumulative log-sum-exp; both must keep tiny terms to relative precision.
+    scores = np.array([[gap, gap / 2, 0.0]], dtype=np.float32)
+    labels = np.array([[2.0, 1.0, 0.0]])
+    expected = plackett_luce_nll(scores[0].astype(np.float64), labels[0])
+    assert per_list(labels, scores)[0] == pytest.approx(expected, rel=1e-5, abs=1e-37)
