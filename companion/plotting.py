@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ["COLORS", "plot_curves", "new_figure"]
+__all__ = ["COLORS", "plot_curves", "new_figure", "filter_grid", "plot_histograms"]
 
 #: One colour per role, across the whole book.
 COLORS: dict[str, str] = {
@@ -112,4 +112,101 @@ def plot_curves(
     if title:
         ax.set_title(title)
     ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+
+
+def filter_grid(
+    ax: Any,
+    components: Any,
+    image_shape: tuple[int, int],
+    *,
+    n: int = 64,
+    title: Optional[str] = None,
+) -> None:
+    """Show the first `n` rows of a weight matrix as small images, in one axes.
+
+    Each hidden unit's weights to the visible units form an image of
+    `image_shape`; a healthy RBM on digits learns strokes and blobs, a failing
+    one noise or nothing. Each filter is scaled to its own range.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    components : array-like of shape (n_components, n_features)
+        Weights, hidden by visible (scikit-learn's ``components_``).
+    image_shape : (int, int)
+        Height and width; their product must equal n_features.
+    n : int, default=64
+        Filters to show (a square-ish grid).
+    title : str, optional
+        Title stating the finding.
+
+    Raises
+    ------
+    ValueError
+        If `image_shape` does not match the number of features.
+    """
+    W = np.asarray(components, dtype=np.float64)
+    h, w = image_shape
+    if W.ndim != 2 or W.shape[1] != h * w:
+        raise ValueError(f"components of shape {W.shape} cannot be shown as {h}x{w} images.")
+    W = W[:n]
+    cols = int(np.ceil(np.sqrt(len(W))))
+    rows = int(np.ceil(len(W) / cols))
+    canvas = np.full((rows * (h + 1) + 1, cols * (w + 1) + 1), np.nan)
+    for i, f in enumerate(W):
+        lo, hi = f.min(), f.max()
+        img = (f - lo) / (hi - lo) if hi > lo else np.zeros_like(f)
+        r, c = divmod(i, cols)
+        canvas[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + c * (w + 1):1 + c * (w + 1) + w] = img.reshape(h, w)
+    ax.imshow(canvas, cmap="gray", interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+
+
+def plot_histograms(
+    ax: Any,
+    samples: Mapping[str, Tuple[Any, str]],
+    *,
+    bins: int = 50,
+    xlabel: str = "value",
+    title: Optional[str] = None,
+    logx: bool = False,
+) -> None:
+    """Overlaid histograms (weights, updates, activations), coloured by role.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    samples : mapping of str to (values, role)
+        Label to ``(values, role)``, with `role` a key of :data:`COLORS`.
+    bins : int, default=50
+        Bins shared by all histograms.
+    xlabel : str, default="value"
+        Label of the x axis, with units.
+    title : str, optional
+        Title stating the finding.
+    logx : bool, default=False
+        Bin and draw on a log scale of ``|value|`` (for magnitudes that span
+        decades, such as weights of a failing and a healthy run).
+    """
+    arrays = {label: np.asarray(values, dtype=np.float64).ravel() for label, (values, _) in samples.items()}
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays.values()])
+    if logx:
+        finite = np.abs(finite[finite != 0])
+        edges = np.logspace(np.log10(finite.min()), np.log10(finite.max()), bins + 1)
+        ax.set_xscale("log")
+    else:
+        edges = np.linspace(finite.min(), finite.max(), bins + 1)
+    for label, (_, role) in samples.items():
+        a = arrays[label]
+        a = np.abs(a[a != 0]) if logx else a
+        ax.hist(a[np.isfinite(a)], bins=edges, alpha=0.55, color=COLORS.get(role, COLORS["other"]), label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    if title:
+        ax.set_title(title)
     ax.legend(fontsize="small")

@@ -1,0 +1,511 @@
+"""A Restricted Boltzmann Machine that reports how its training is going.
+
+Defined in :doc:`/book/rbm/learning_rate` (the estimator and its history) and
+:doc:`/book/rbm/unscaled_data` (Gaussian visible units, input checks).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import expit
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["RBM", "HISTORY_KEYS"]
+
+F32 = NDArray[Any]  # float32 or float64, as the dtype parameter says
+
+#: What :attr:`RBM.history_` records after every epoch.
+HISTORY_KEYS = (
+    "reconstruction_error",      # mean squared error of a mean-field reconstruction, training sample
+    "reconstruction_error_val",  # the same on the held-out monitor set (NaN without one)
+    "pseudo_log_likelihood",     # mean pseudo-log-likelihood of the training sample (Bernoulli units)
+    "free_energy_gap",           # mean F(held-out) - mean F(training sample): grows when overfitting
+    "weight_norm",               # Frobenius norm of the weights
+    "update_ratio",              # |update| / |weight| (Frobenius norms), averaged over the epoch's steps (Hinton: ~1e-3)
+    "update_ratio_max",          # the largest per-step ratio of the epoch (catches a few huge early steps)
+    "dead_fraction",             # hidden units with mean activation below 0.01 on the training sample
+    "saturated_fraction",        # hidden units with mean activation above 0.99
+)
+
+# Hidden units whose mean activation on the data is below DEAD (or above
+# SATURATED) carry no information about the input.
+_DEAD, _SATURATED = 0.01, 0.99
+# Monitoring uses at most this many training rows per epoch, so it stays cheap.
+_MONITOR_ROWS = 1000
+
+
+def _softplus(x: F32) -> F32:
+    return np.logaddexp(x.dtype.type(0.0), x)
+
+
+class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Restricted Boltzmann Machine with Bernoulli hidden units, trained by CD-k or PCD.
+
+    A scikit-learn estimator, like :class:`sklearn.neural_network.BernoulliRBM`,
+    with the knobs and the monitoring that the book's RBM chapters need:
+    Gaussian visible units, CD-k and persistent chains, momentum, weight decay,
+    Hinton's initialisation, a held-out monitor set, and a per-epoch
+    :attr:`history_` of the quantities that tell a healthy run from a failing
+    one :cite:p:`hinton2010guide`. Computation is in float32 by default.
+
+    Parameters
+    ----------
+    n_components : int, default=64
+        Number of hidden units.
+    visible : {"bernoulli", "gaussian"}, default="bernoulli"
+        Bernoulli visible units take data in [0, 1] (probabilities or binary
+        pixels). Gaussian units with unit variance take real-valued data that
+        has been standardised (zero mean, unit variance per feature).
+    learning_rate : float, default=0.05
+        Step size of each update. The gradient is averaged over the batch.
+    batch_size : int, default=10
+        Examples per mini-batch.
+    n_iter : int, default=10
+        Epochs (passes over the training data) in :meth:`fit`.
+    k : int, default=1
+        Gibbs steps per update (CD-k, or PCD-k with `persistent`).
+    persistent : bool, default=False
+        Keep the negative chains between updates (persistent contrastive
+        divergence, :cite:p:`tieleman2008pcd`) instead of restarting them at
+        the data (CD, :cite:p:`hinton2002cd`).
+    momentum : float, default=0.0
+        Fraction of the previous update added to the current one, in [0, 1).
+    weight_decay : float, default=0.0
+        L2 penalty coefficient on the weights.
+    weight_init_std : float, default=0.01
+        Standard deviation of the initial Gaussian weights (Hinton's 0.01).
+    visible_bias_init : {"data", "zero"}, default="data"
+        ``"data"``: ``log(p / (1 - p))`` of the training means ``p`` (Bernoulli
+        units) or the training means (Gaussian units), as Hinton recommends;
+        ``"zero"``: zeros, as scikit-learn does.
+    validation_fraction : float, default=0.0
+        Fraction of the rows passed to :meth:`fit` held out, never trained on,
+        to monitor reconstruction error and the free-energy gap. 0 disables it.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the computation. float32 is about twice as fast. float64
+        makes a seeded run far more likely to repeat on another CPU: the last
+        bits of a matrix product differ between CPU kernels, and in float32 a
+        sampled unit whose probability moves across its random number changes
+        the rest of the run. The book's notebooks use float64.
+    warm_start : bool, default=False
+        When fitted already, :meth:`fit` continues from the current weights
+        (and persistent chains) for another `n_iter` epochs, appending to
+        :attr:`history_`, with the same held-out rows if `X` has the same
+        length. Useful to evaluate something expensive between epochs.
+    random_state : int, RandomState instance or None, default=None
+        Seed for the initial weights, the batch order, the held-out split and
+        the Gibbs sampling.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Weights, in scikit-learn's layout (hidden by visible).
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Hidden biases.
+    intercept_visible_ : ndarray of shape (n_features,)
+        Visible biases.
+    history_ : dict of str to list of float
+        One entry per epoch for each key of :data:`HISTORY_KEYS`.
+    n_features_in_ : int
+        Number of features seen in :meth:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.rbm import RBM
+    >>> X = (np.random.default_rng(0).random((200, 16)) > 0.5).astype(float)
+    >>> rbm = RBM(n_components=8, n_iter=3, random_state=0).fit(X)
+    >>> rbm.transform(X).shape
+    (200, 8)
+    >>> sorted(rbm.history_)[:2]
+    ['dead_fraction', 'free_energy_gap']
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "visible": [StrOptions({"bernoulli", "gaussian"})],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "k": [Interval(numbers.Integral, 1, None, closed="left")],
+        "persistent": ["boolean"],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "weight_init_std": [Interval(numbers.Real, 0, None, closed="neither")],
+        "visible_bias_init": [StrOptions({"data", "zero"})],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "warm_start": ["boolean"],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_components: int = 64,
+        *,
+        visible: str = "bernoulli",
+        learning_rate: float = 0.05,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        k: int = 1,
+        persistent: bool = False,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        weight_init_std: float = 0.01,
+        visible_bias_init: str = "data",
+        validation_fraction: float = 0.0,
+        dtype: str = "float32",
+        warm_start: bool = False,
+        random_state: Union[None, int, np.random.RandomState] = None,
+    ) -> None:
+        self.n_components = n_components
+        self.visible = visible
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.k = k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.weight_init_std = weight_init_std
+        self.visible_bias_init = visible_bias_init
+        self.validation_fraction = validation_fraction
+        self.dtype = dtype
+        self.warm_start = warm_start
+        self.random_state = random_state
+
+    @property
+    def _dt(self) -> Any:
+        """The NumPy scalar type of the computation."""
+        return np.float64 if self.dtype == "float64" else np.float32
+
+    # ------------------------------------------------------------------ checks
+
+    def _check_X(self, X: ArrayLike, *, reset: bool, cast: bool = True) -> Any:
+        Xv = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
+        if cast:
+            Xv = np.ascontiguousarray(Xv, dtype=self._dt)
+        if self.visible == "bernoulli":
+            lo, hi = float(Xv.min()), float(Xv.max())
+            if lo < 0.0 or hi > 1.0:
+                raise ValueError(
+                    ("Negative values in data: " if lo < 0.0 else "")
+                    + f"Bernoulli visible units need data in [0, 1], but X ranges from {lo:.4g} to {hi:.4g}. "
+                    "Scale it first, for example with sklearn.preprocessing.MinMaxScaler (fitted on the "
+                    "training data only), or use visible='gaussian' for standardised real-valued data."
+                )
+        return Xv
+
+    # --------------------------------------------------------------- internals
+
+    def _rng(self) -> np.random.Generator:
+        if not hasattr(self, "_generator"):
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            self._generator = np.random.default_rng(seed)
+        return self._generator
+
+    def _initialise(self, X: Any) -> None:
+        rng = self._rng()
+        n_features = X.shape[1]
+        self.components_ = (rng.standard_normal((self.n_components, n_features), dtype=self._dt)
+                            * self._dt(self.weight_init_std))
+        self.intercept_hidden_ = np.zeros(self.n_components, dtype=self._dt)
+        if self.visible_bias_init == "zero":
+            self.intercept_visible_ = np.zeros(n_features, dtype=self._dt)
+        elif self.visible == "bernoulli":
+            p = np.clip(X.mean(axis=0, dtype=np.float64), 1e-3, 1 - 1e-3)
+            self.intercept_visible_ = np.log(p / (1 - p)).astype(self._dt)
+        else:
+            self.intercept_visible_ = X.mean(axis=0, dtype=np.float64).astype(self._dt)
+        self._velocity = [np.zeros_like(self.components_), np.zeros_like(self.intercept_hidden_),
+                          np.zeros_like(self.intercept_visible_)]
+        self._chains: Optional[F32] = None
+        self.history_: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
+        self._ratios: list[float] = []
+
+    def _mean_hiddens(self, v: F32) -> F32:
+        activation: F32 = v @ self.components_.T
+        activation += self.intercept_hidden_
+        return expit(activation, out=activation)  # type: ignore[no-any-return]
+
+    def _mean_visibles(self, h: F32) -> F32:
+        activation: F32 = h @ self.components_
+        activation += self.intercept_visible_
+        if self.visible == "bernoulli":
+            expit(activation, out=activation)
+        return activation
+
+    def _sample_hiddens(self, v: F32, rng: np.random.Generator) -> F32:
+        p = self._mean_hiddens(v)
+        return (rng.random(p.shape, dtype=self._dt) < p).astype(self._dt)
+
+    def _sample_visibles(self, h: F32, rng: np.random.Generator) -> F32:
+        mean = self._mean_visibles(h)
+        if self.visible == "bernoulli":
+            return (rng.random(mean.shape, dtype=self._dt) < mean).astype(self._dt)
+        return mean + rng.standard_normal(mean.shape, dtype=self._dt)
+
+    def _step(self, v_pos: F32, rng: np.random.Generator) -> None:
+        """One CD-k / PCD-k update on a mini-batch."""
+        h_pos = self._mean_hiddens(v_pos)
+        if self.persistent:
+            if self._chains is None or self._chains.shape[0] != v_pos.shape[0]:
+                self._chains = self._sample_hiddens(v_pos, rng)
+            h = self._chains
+        else:
+            h = (rng.random(h_pos.shape, dtype=self._dt) < h_pos).astype(self._dt)
+        for step in range(self.k):
+            v_neg = self._sample_visibles(h, rng)
+            h_neg = self._mean_hiddens(v_neg)
+            if step < self.k - 1 or self.persistent:
+                h = (rng.random(h_neg.shape, dtype=self._dt) < h_neg).astype(self._dt)
+        if self.persistent:
+            self._chains = h
+
+        # Gradient steps, in place: (lr / n) * (data statistics - model statistics).
+        scale = self._dt(self.learning_rate / v_pos.shape[0])
+        dW: F32 = h_pos.T @ v_pos
+        dW -= h_neg.T @ v_neg
+        dW *= scale
+        if self.weight_decay:
+            dW -= self._dt(self.learning_rate * self.weight_decay) * self.components_
+        updates = [dW, scale * (h_pos.sum(axis=0) - h_neg.sum(axis=0)),
+                   scale * (v_pos.sum(axis=0) - v_neg.sum(axis=0))]
+        params = [self.components_, self.intercept_hidden_, self.intercept_visible_]
+        for i, (update, param) in enumerate(zip(updates, params)):
+            if self.momentum:
+                self._velocity[i] *= self._dt(self.momentum)
+                self._velocity[i] += update
+            else:
+                self._velocity[i] = update
+            param += self._velocity[i]
+        weight_scale = float(np.linalg.norm(self.components_))
+        self._ratios.append(float(np.linalg.norm(self._velocity[0])) / weight_scale if weight_scale else np.inf)
+
+    def _record_epoch(self, X_mon: F32, X_val: Optional[F32]) -> None:
+        h = self._mean_hiddens(X_mon)
+        rec = float(np.mean((X_mon - self._mean_visibles(h)) ** 2))
+        mean_h = h.mean(axis=0)
+        hist = self.history_
+        hist["reconstruction_error"].append(rec)
+        if X_val is not None:
+            hist["reconstruction_error_val"].append(float(np.mean((X_val - self.reconstruct(X_val)) ** 2)))
+            n = min(len(X_val), len(X_mon))
+            hist["free_energy_gap"].append(float(self._free_energy(X_val[:n]).mean()
+                                                 - self._free_energy(X_mon[:n]).mean()))
+        else:
+            hist["reconstruction_error_val"].append(float("nan"))
+            hist["free_energy_gap"].append(float("nan"))
+        if self.visible == "bernoulli":
+            hist["pseudo_log_likelihood"].append(float(self._pseudo_log_likelihood(X_mon, np.random.default_rng(0)).mean()))
+        else:
+            hist["pseudo_log_likelihood"].append(float("nan"))
+        hist["weight_norm"].append(float(np.linalg.norm(self.components_)))
+        hist["update_ratio"].append(float(np.mean(self._ratios)) if self._ratios else float("nan"))
+        hist["update_ratio_max"].append(float(np.max(self._ratios)) if self._ratios else float("nan"))
+        hist["dead_fraction"].append(float(np.mean(mean_h < _DEAD)))
+        hist["saturated_fraction"].append(float(np.mean(mean_h > _SATURATED)))
+        self._ratios = []
+
+    def _free_energy(self, v: F32) -> F32:
+        hidden = _softplus(v @ self.components_.T + self.intercept_hidden_).sum(axis=1)
+        if self.visible == "bernoulli":
+            visible_term = -(v @ self.intercept_visible_)
+        else:
+            visible_term = 0.5 * np.sum((v - self.intercept_visible_) ** 2, axis=1)
+        out: F32 = visible_term - hidden
+        return out
+
+    def _pseudo_log_likelihood(self, v: F32, rng: np.random.Generator) -> F32:
+        flip = (np.arange(v.shape[0]), rng.integers(0, v.shape[1], v.shape[0]))
+        v_flipped = v.copy()
+        v_flipped[flip] = 1 - v_flipped[flip]
+        diff = self._free_energy(v_flipped) - self._free_energy(v)
+        out: F32 = -self._dt(v.shape[1]) * np.logaddexp(self._dt(0.0), -diff)
+        return out
+
+    # ---------------------------------------------------------------- public
+
+    def fit(self, X: ArrayLike, y: Any = None) -> "RBM":
+        """Train for `n_iter` epochs of mini-batch updates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data: in [0, 1] for Bernoulli visible units, standardised
+            for Gaussian ones.
+        y : ignored
+            Not used; present for scikit-learn's API.
+
+        Returns
+        -------
+        RBM
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For data outside [0, 1] with Bernoulli units (the message names
+            the fix), NaN or infinite values, or a 1-D `X`.
+        """
+        self._validate_params()
+        resume = self.warm_start and hasattr(self, "components_")
+        if not resume:
+            self.__dict__.pop("_generator", None)
+        # Training rows are cast to the computation's dtype one mini-batch at a
+        # time, so a large input is never copied whole.
+        Xv = self._check_X(X, reset=not resume, cast=False)
+        rng = self._rng()
+        previous: Optional[tuple[int, NDArray[np.int64], int]] = getattr(self, "_split", None)
+        if resume and previous is not None and previous[0] == len(Xv):
+            _, order, n_val = previous
+        else:
+            n_val = int(round(self.validation_fraction * len(Xv)))
+            if self.validation_fraction > 0 and (n_val < 1 or n_val >= len(Xv)):
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} holds out {n_val} of {len(Xv)} rows; "
+                    "it must leave at least one row on each side."
+                )
+            order = rng.permutation(len(Xv))
+            self._split = (len(Xv), order, n_val)
+        X_val: Optional[F32] = Xv[order[:n_val]].astype(self._dt) if n_val else None
+        train_rows = order[n_val:]
+        X_mon = Xv[train_rows[:_MONITOR_ROWS]].astype(self._dt)
+        if not resume:
+            self._initialise(Xv[train_rows] if n_val else Xv)
+        for _ in range(self.n_iter):
+            shuffled = train_rows[rng.permutation(len(train_rows))]
+            for start in range(0, len(shuffled), self.batch_size):
+                self._step(Xv[shuffled[start:start + self.batch_size]].astype(self._dt), rng)
+            self._record_epoch(X_mon, X_val)
+        return self
+
+    def partial_fit(self, X: ArrayLike, y: Any = None) -> "RBM":
+        """One update on `X` as a single mini-batch (initialising on first call).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One mini-batch.
+        y : ignored
+            Not used; present for scikit-learn's API.
+
+        Returns
+        -------
+        RBM
+            The updated estimator. :attr:`history_` gets no entry: it is
+            recorded per epoch, by :meth:`fit`.
+        """
+        first = not hasattr(self, "components_")
+        if first:
+            self._validate_params()
+        Xv = self._check_X(X, reset=first)
+        if first:
+            self._initialise(Xv)
+        self._step(Xv, self._rng())
+        return self
+
+    def transform(self, X: ArrayLike) -> F32:
+        """Hidden-unit probabilities P(h = 1 | v): the features an RBM learns.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        return self._mean_hiddens(self._check_X(X, reset=False))
+
+    def free_energy(self, X: ArrayLike) -> F32:
+        """Free energy F(v); ``p(v)`` is proportional to ``exp(-F(v))``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self._free_energy(self._check_X(X, reset=False))
+
+    def score_samples(self, X: ArrayLike) -> F32:
+        """Pseudo-log-likelihood of each row (Bernoulli units), as scikit-learn computes it.
+
+        One randomly chosen unit of each row is flipped, and the score is
+        ``n_features * log(sigmoid(F(flipped) - F(v)))``. The choice of unit is
+        seeded from `random_state`, so the result is repeatable. For Gaussian
+        units it returns ``-F(v)``, the unnormalised log-density.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        Xv = self._check_X(X, reset=False)
+        if self.visible == "gaussian":
+            out: F32 = -self._free_energy(Xv)
+            return out
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return self._pseudo_log_likelihood(Xv, np.random.default_rng(seed))
+
+    def gibbs(self, X: ArrayLike, k: int = 1) -> F32:
+        """Run `k` steps of block Gibbs sampling v -> h -> v from `X`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Starting visible states.
+        k : int, default=1
+            Number of steps, at least 1.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            The visible samples after `k` steps.
+        """
+        check_is_fitted(self)
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}.")
+        v: F32 = self._check_X(X, reset=False)
+        rng = self._rng()
+        for _ in range(k):
+            v = self._sample_visibles(self._sample_hiddens(v, rng), rng)
+        return v
+
+    def reconstruct(self, X: ArrayLike) -> F32:
+        """Mean-field reconstruction E[v | h = P(h | v)]: what reconstruction error compares.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        v = self._check_X(X, reset=False)
+        return self._mean_visibles(self._mean_hiddens(v))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.transformer_tags.preserves_dtype = [self.dtype]
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,216 @@
+"""companion.rbm: the estimator against brute force, its checks, and scikit-learn's API."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.special import logsumexp
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import check_estimator
+
+from companion.rbm import HISTORY_KEYS, RBM, exact_log_likelihood, feature_accuracy, load_split, log_partition
+
+
+def tiny_rbm(n_visible: int = 4, n_hidden: int = 3, visible: str = "bernoulli", seed: int = 0) -> RBM:
+    """An RBM with random (not trained) parameters of a useful size."""
+    rng = np.random.default_rng(seed)
+    rbm = RBM(n_components=n_hidden, visible=visible, n_iter=0, random_state=seed)
+    X = (rng.random((5, n_visible)) > 0.5).astype(float) if visible == "bernoulli" else rng.normal(size=(5, n_visible))
+    rbm.fit(X)
+    rbm.components_ = rng.normal(scale=1.0, size=(n_hidden, n_visible)).astype(np.float32)
+    rbm.intercept_hidden_ = rng.normal(size=n_hidden).astype(np.float32)
+    rbm.intercept_visible_ = rng.normal(size=n_visible).astype(np.float32)
+    return rbm
+
+
+def energy(rbm: RBM, v: np.ndarray, h: np.ndarray) -> float:
+    W, b, c = (a.astype(np.float64) for a in (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_))
+    visible = 0.5 * np.sum((v - b) ** 2) if rbm.visible == "gaussian" else -(v @ b)
+    return float(visible - c @ h - h @ W @ v)
+
+
+def all_states(n: int) -> np.ndarray:
+    return np.array(list(itertools.product([0.0, 1.0], repeat=n)))
+
+
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_free_energy_matches_brute_force(visible: str) -> None:
+    rbm = tiny_rbm(visible=visible)
+    rng = np.random.default_rng(1)
+    V = all_states(4) if visible == "bernoulli" else rng.normal(size=(6, 4))
+    hs = all_states(3)
+    expected = [-logsumexp([-energy(rbm, v, h) for h in hs]) for v in V]
+    np.testing.assert_allclose(rbm.free_energy(V), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_log_partition_and_likelihood_match_brute_force_bernoulli() -> None:
+    rbm = tiny_rbm()
+    V, H = all_states(4), all_states(3)
+    log_z = logsumexp([-energy(rbm, v, h) for v in V for h in H])
+    assert log_partition(rbm) == pytest.approx(log_z, rel=1e-9)
+    # Probabilities of all visible states sum to one.
+    log_p = [exact_log_likelihood(rbm, v[None, :]) for v in V]
+    assert math.fsum(np.exp(log_p)) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_log_partition_matches_numerical_integral_gaussian() -> None:
+    rbm = tiny_rbm(n_visible=1, n_hidden=2, visible="gaussian")
+    H = all_states(2)
+    total = sum(quad(lambda x: math.exp(-energy(rbm, np.array([x]), h)), -40, 40)[0] for h in H)
+    assert log_partition(rbm) == pytest.approx(math.log(total), rel=1e-7)
+
+
+def test_positive_phase_is_the_exact_free_energy_gradient() -> None:
+    # d(-mean F(v))/dW = mean over data of P(h|v) v^T: the data term of CD.
+    rbm = tiny_rbm()
+    V = all_states(4)[[1, 6, 11, 14]]
+    analytic = rbm.transform(V).T @ V / len(V)
+    numeric = np.zeros_like(analytic)
+    eps = 1e-3
+    for i, j in itertools.product(range(3), range(4)):
+        for sign in (1, -1):
+            rbm.components_[i, j] += sign * eps
+            numeric[i, j] -= sign * rbm.free_energy(V).astype(np.float64).mean() / (2 * eps)
+            rbm.components_[i, j] -= sign * eps
+    np.testing.assert_allclose(numeric, analytic, atol=2e-3)
+
+
+def test_exact_likelihood_refuses_large_models() -> None:
+    X = np.zeros((3, 4))
+    rbm = RBM(n_components=21, n_iter=0).fit(X)
+    with pytest.raises(ValueError, match="2\\*\\*21 states"):
+        exact_log_likelihood(rbm, X)
+
+
+def test_training_raises_likelihood_on_digits() -> None:
+    X_train, X_test, *_ = load_split("digits")
+    binary = (X_train > 0.5).astype(float)
+    untrained = RBM(n_components=10, n_iter=0, random_state=0).fit(binary)
+    trained = RBM(n_components=10, n_iter=5, learning_rate=0.05, random_state=0).fit(binary)
+    assert exact_log_likelihood(trained, binary) > exact_log_likelihood(untrained, binary) + 1.0
+    history = RBM(n_components=50, n_iter=5, learning_rate=0.06, random_state=0).fit(X_train).history_
+    assert history["pseudo_log_likelihood"][-1] > history["pseudo_log_likelihood"][0]
+    assert history["reconstruction_error"][-1] < history["reconstruction_error"][0]
+
+
+def test_history_has_one_entry_per_epoch() -> None:
+    X = load_split("digits")[0][:300]
+    rbm = RBM(n_components=16, n_iter=4, validation_fraction=0.2, random_state=0).fit(X)
+    assert set(rbm.history_) == set(HISTORY_KEYS)
+    assert all(len(v) == 4 for v in rbm.history_.values())
+    assert all(np.isfinite(v).all() for v in rbm.history_.values())
+    no_val = RBM(n_components=16, n_iter=2, random_state=0).fit(X).history_
+    assert np.isnan(no_val["free_energy_gap"]).all() and np.isnan(no_val["reconstruction_error_val"]).all()
+
+
+def test_same_seed_same_model_and_different_seed_different_model() -> None:
+    X = load_split("digits")[0][:200]
+    params = dict(n_components=8, n_iter=2, persistent=True, k=2, momentum=0.5, weight_decay=1e-4)
+    a = RBM(**params, random_state=3).fit(X)
+    b = RBM(**params, random_state=3).fit(X)
+    c = RBM(**params, random_state=4).fit(X)
+    np.testing.assert_array_equal(a.components_, b.components_)
+    for key in HISTORY_KEYS:
+        np.testing.assert_array_equal(a.history_[key], b.history_[key])  # NaN == NaN here
+    assert not np.array_equal(a.components_, c.components_)
+    # Refitting the same estimator repeats itself too.
+    np.testing.assert_array_equal(a.fit(X).components_, b.components_)
+
+
+def test_warm_start_continues_and_partial_fit_updates() -> None:
+    X = load_split("digits")[0][:200]
+    rbm = RBM(n_components=8, n_iter=2, warm_start=True, random_state=0).fit(X)
+    first = rbm.components_.copy()
+    rbm.fit(X)
+    assert len(rbm.history_["reconstruction_error"]) == 4 and not np.array_equal(first, rbm.components_)
+    online = RBM(n_components=8, random_state=0)
+    online.partial_fit(X[:10])
+    before = online.components_.copy()
+    online.partial_fit(X[10:20])
+    assert not np.array_equal(before, online.components_)
+    with pytest.raises(ValueError, match="features"):
+        online.partial_fit(X[:10, :5])
+
+
+def test_gibbs_and_reconstruct_shapes_and_ranges() -> None:
+    X = load_split("digits")[0][:50]
+    rbm = RBM(n_components=8, n_iter=1, random_state=0).fit(X)
+    sample = rbm.gibbs(X, k=3)
+    assert sample.shape == X.shape and set(np.unique(sample)) <= {0.0, 1.0}
+    rec = rbm.reconstruct(X)
+    assert rec.shape == X.shape and rec.min() >= 0 and rec.max() <= 1
+    assert rbm.transform(X).dtype == np.float32
+    with pytest.raises(ValueError, match="k must be"):
+        rbm.gibbs(X, k=0)
+    np.testing.assert_array_equal(rbm.score_samples(X), rbm.score_samples(X))  # seeded
+
+
+@pytest.mark.parametrize(
+    ("X", "params", "match"),
+    [
+        (np.full((5, 3), 2.0), {}, "MinMaxScaler"),
+        (np.full((5, 3), -0.5), {}, "Negative values in data"),
+        (np.array([[0.5, np.nan, 0.1]] * 3), {}, "NaN"),
+        (np.array([0.1, 0.2, 0.3]), {}, "2D array"),
+        (np.full((5, 3), 0.5), {"validation_fraction": 0.01}, "at least one row"),
+        (np.full((5, 3), 0.5), {"learning_rate": 0.0}, "learning_rate"),
+        (np.full((5, 3), 0.5), {"visible": "binary"}, "visible"),
+    ],
+)
+def test_bad_input_gives_a_clear_error(X: np.ndarray, params: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        RBM(n_components=2, n_iter=1, **params).fit(X)
+
+
+def test_gaussian_units_accept_standardised_data() -> None:
+    X_train, X_test, y_train, y_test = load_split("wine", scaling="standard")
+    rbm = RBM(n_components=16, visible="gaussian", learning_rate=0.05, n_iter=30, random_state=0).fit(X_train)
+    assert feature_accuracy(rbm, X_train, X_test, y_train, y_test) > 0.85
+    assert np.isnan(rbm.history_["pseudo_log_likelihood"]).all()
+
+
+def test_load_split_errors() -> None:
+    with pytest.raises(ValueError, match="name"):
+        load_split("iris")
+    with pytest.raises(ValueError, match="scaling"):
+        load_split("digits", scaling="log")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+def test_scikit_learn_estimator_checks_gaussian() -> None:
+    # Gaussian visible units accept any real data, so every check applies.
+    check_estimator(RBM(n_components=3, n_iter=2, visible="gaussian", random_state=0))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+def test_scikit_learn_estimator_checks_bernoulli() -> None:
+    # scikit-learn's checks feed data above 1, which Bernoulli units refuse on
+    # purpose (the book's unscaled-data chapter). Every failing check must fail
+    # for that reason, and no other.
+    results = check_estimator(RBM(n_components=3, n_iter=2, random_state=0), on_fail=None)
+    failed = [r for r in results if r["status"] == "failed"]
+    assert len(failed) < len(results) / 2
+    for r in failed:
+        assert "need data in [0, 1]" in str(r["exception"]), (r["check_name"], r["exception"])
+
+
+def test_clone_keeps_parameters() -> None:
+    rbm = RBM(n_components=5, k=3, persistent=True, visible_bias_init="zero", random_state=1)
+    assert clone(rbm).get_params() == rbm.get_params()
+
+
+def test_float64_computation() -> None:
+    X = load_split("digits")[0]
+    rbm = RBM(n_components=16, n_iter=3, learning_rate=0.06, dtype="float64", random_state=0).fit(X)
+    assert rbm.components_.dtype == np.float64 and rbm.transform(X).dtype == np.float64
+    again = RBM(n_components=16, n_iter=3, learning_rate=0.06, dtype="float64", random_state=0).fit(X)
+    np.testing.assert_array_equal(rbm.components_, again.components_)
+    # Both precisions learn; their sampled trajectories differ, so compare outcomes.
+    single = RBM(n_components=16, n_iter=3, learning_rate=0.06, random_state=0).fit(X)
+    for model in (rbm, single):
+        errors = model.history_["reconstruction_error"]
+        assert errors[-1] < errors[0]
