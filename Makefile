@@ -71,15 +71,21 @@ test: $(STAMP)
 	$(BIN)/python -m mypy companion
 	$(BIN)/jupyter-book build . -W --keep-going
 
+# The performance appendix reads the times of the other notebooks: run it last.
+PERF_NB := book/performance.ipynb
 execute: $(STAMP)
-	$(BIN)/python tools/execute_notebooks.py $(NOTEBOOKS)
+	$(BIN)/python tools/execute_notebooks.py --times bench/results/notebook_times.tsv $(filter-out $(PERF_NB),$(NOTEBOOKS))
+	$(BIN)/python tools/execute_notebooks.py $(PERF_NB)
 
 lab: $(STAMP)
 	@$(BIN)/python -c 'import jupyterlab' 2>/dev/null || $(BIN)/python -m pip install --quiet -r requirements-lab.txt
 	$(BIN)/jupyter lab book
 
+# Writes bench/results/*.json, which the performance appendix reads (then run
+# `make execute` to refresh it).
 bench: $(STAMP)
-	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for name in listmle rbm doctor; do echo "== bench/bench_$$name.py"; \
+	  $(BIN)/python bench/bench_$$name.py --json bench/results/$$name.json || exit 1; done
 
 clean:
 	rm -rf _build .pytest_cache .mypy_cache .hypothesis .jupyter_cache

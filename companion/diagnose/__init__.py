@@ -1,0 +1,62 @@
+"""The doctor: automatic diagnosis of the book's failures.
+
+:class:`LossDoctor` watches a listwise ranking model train (a Keras callback;
+it loads TensorFlow), :func:`diagnose_rbm` reads a fitted RBM, and
+:func:`diagnose_inputs` checks feature scales before training. Each returns
+:class:`Finding` objects that name the cause, the evidence, the fix and the
+chapter. This package imports :mod:`companion.ranking` and
+:mod:`companion.rbm`; they never import it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from companion.diagnose._cases import RANKING_CASES, RBM_CASES, RankingCase, ranking_case, rbm_case
+from companion.diagnose._findings import CAUSES, Finding, TrainingFailure, findings_table
+from companion.diagnose._static import (
+    DEAD_ALARM,
+    GAUSSIAN_MEAN_LIMIT,
+    GAUSSIAN_STD_RANGE,
+    LOW_PROGRESS,
+    OVERFIT_GAP,
+    RANKING_SCALE_LIMIT,
+    VISIBLE_BIAS_ALARM,
+    WEIGHT_ALARM,
+    diagnose_inputs,
+    diagnose_rbm,
+)
+
+if TYPE_CHECKING:
+    from companion.diagnose._doctor import LossDoctor
+
+__all__ = [
+    "Finding",
+    "TrainingFailure",
+    "CAUSES",
+    "findings_table",
+    "LossDoctor",
+    "diagnose_rbm",
+    "diagnose_inputs",
+    "RankingCase",
+    "ranking_case",
+    "rbm_case",
+    "RANKING_CASES",
+    "RBM_CASES",
+    "GAUSSIAN_MEAN_LIMIT",
+    "GAUSSIAN_STD_RANGE",
+    "RANKING_SCALE_LIMIT",
+    "DEAD_ALARM",
+    "LOW_PROGRESS",
+    "WEIGHT_ALARM",
+    "VISIBLE_BIAS_ALARM",
+    "OVERFIT_GAP",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LossDoctor":
+        from companion.diagnose._doctor import LossDoctor
+
+        return LossDoctor
+    raise AttributeError(f"module 'companion.diagnose' has no attribute {name!r}")

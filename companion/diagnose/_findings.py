@@ -1,0 +1,168 @@
+"""Findings: a named cause, the numbers behind it, the fix, and where the book explains it.
+
+Defined in :doc:`/book/doctor`.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+__all__ = ["Finding", "TrainingFailure", "CAUSES", "findings_table"]
+
+#: Every cause the doctor can name: its fix, the chapter that explains it, and
+#: whether it is fatal (training cannot succeed until it is fixed).
+CAUSES: dict[str, dict[str, Any]] = {
+    "single-item-lists": {
+        "fix": "Group the rows of each query into one list: companion.ranking.group_lists(qid, X, y).",
+        "chapter": "ranking/zero_loss",
+        "fatal": True,
+    },
+    "perfect-separation": {
+        "fix": "Check for a leaked feature (one feature that ranks every list perfectly); "
+               "if there is none, the task is easy and the model is fine.",
+        "chapter": "ranking/zero_loss",
+        "fatal": False,
+    },
+    "uniform-scores": {
+        "fix": "Give the model features that vary within a list, standardise them, "
+               "and keep the score output linear (no saturating activation).",
+        "chapter": "ranking/uniform_scores",
+        "fatal": True,
+    },
+    "score-overflow": {
+        "fix": "Scale the features (StandardScaler fitted on training rows), or use "
+               "companion.ranking.ListMLELoss, which is exact at any score gap.",
+        "chapter": "ranking/unscaled_features",
+        "fatal": True,
+    },
+    "diverging": {
+        "fix": "Lower the learning rate, and check the feature scales.",
+        "chapter": "ranking/unscaled_features",
+        "fatal": False,
+    },
+    "learning-rate-too-high": {
+        "fix": "Lower the learning rate by a factor of 10 or more and retrain from scratch: "
+               "dead hidden units do not recover.",
+        "chapter": "rbm/learning_rate",
+        "fatal": True,
+    },
+    "learning-rate-too-low": {
+        "fix": "Raise the learning rate by a factor of 10, watching the fraction of dead hidden units.",
+        "chapter": "rbm/learning_rate",
+        "fatal": False,
+    },
+    "unscaled-data": {
+        "fix": "Scale the inputs for the units that read them: MinMaxScaler to [0, 1] for Bernoulli "
+               "units, StandardScaler for Gaussian units and ranking features (fitted on training rows).",
+        "chapter": "rbm/unscaled_data",
+        "fatal": True,
+    },
+    "overfitting": {
+        "fix": "Stop earlier, use more data, or add weight decay; watch the free-energy gap on held-out rows.",
+        "chapter": "rbm/monitoring",
+        "fatal": False,
+    },
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosed cause of a training failure.
+
+    Attributes
+    ----------
+    cause : str
+        A key of :data:`CAUSES`, such as ``"single-item-lists"``.
+    evidence : dict of str to object
+        The measured numbers that triggered the finding.
+    fix : str
+        One sentence: what to change.
+    chapter : str
+        The book chapter that explains the cause (a document name such as
+        ``"ranking/zero_loss"``).
+    fatal : bool
+        Whether training cannot succeed until the cause is fixed.
+
+    Examples
+    --------
+    >>> f = Finding.of("single-item-lists", list_size=1)
+    >>> print(f)
+    single-item-lists: list_size=1
+      fix: Group the rows of each query into one list: companion.ranking.group_lists(qid, X, y).
+      see: ranking/zero_loss
+    """
+
+    cause: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    fix: str = ""
+    chapter: str = ""
+    fatal: bool = False
+
+    @classmethod
+    def of(cls, cause: str, **evidence: Any) -> "Finding":
+        """A finding for a known cause, with its fix, chapter and severity filled in.
+
+        Raises
+        ------
+        ValueError
+            If `cause` is not a key of :data:`CAUSES`.
+        """
+        if cause not in CAUSES:
+            raise ValueError(f"unknown cause {cause!r}; known causes: {', '.join(CAUSES)}.")
+        info = CAUSES[cause]
+        return cls(cause, dict(evidence), info["fix"], info["chapter"], info["fatal"])
+
+    def _evidence_text(self) -> str:
+        return ", ".join(f"{key}={_fmt(value)}" for key, value in self.evidence.items())
+
+    def __str__(self) -> str:
+        return f"{self.cause}: {self._evidence_text()}\n  fix: {self.fix}\n  see: {self.chapter}"
+
+    def _repr_html_(self) -> str:
+        return findings_table([self])
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def findings_table(findings: Iterable[Finding]) -> str:
+    """An HTML table of findings, for Jupyter.
+
+    Parameters
+    ----------
+    findings : iterable of Finding
+
+    Returns
+    -------
+    str
+        ``<table>`` markup with one row per finding; "no findings" if empty.
+    """
+    rows = [
+        "<tr><td><b>{}</b>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+            html.escape(f.cause), " (fatal)" if f.fatal else "", html.escape(f._evidence_text()),
+            html.escape(f.fix), html.escape(f.chapter))
+        for f in findings
+    ]
+    if not rows:
+        return "<p>No findings.</p>"
+    head = "<tr><th>cause</th><th>evidence</th><th>fix</th><th>chapter</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+class TrainingFailure(RuntimeError):
+    """Raised by the doctor, when asked to stop, on a fatal finding.
+
+    Attributes
+    ----------
+    finding : Finding
+        What was diagnosed.
+    """
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(str(finding))
+        self.finding = finding

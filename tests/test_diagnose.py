@@ -1,0 +1,189 @@
+"""companion.diagnose: every cause on small deterministic runs, no finding on healthy ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from companion import seed_everything
+from companion.diagnose import (
+    CAUSES,
+    Finding,
+    LossDoctor,
+    TrainingFailure,
+    diagnose_inputs,
+    diagnose_rbm,
+    findings_table,
+    ranking_case,
+    rbm_case,
+)
+from companion.ranking import ListMLELoss
+from companion.rbm import RBM, load_split
+
+# --- Finding ------------------------------------------------------------------
+
+
+def test_finding_text_and_html() -> None:
+    f = Finding.of("score-overflow", epoch=2, largest_gap=123.456)
+    text = str(f)
+    assert text.startswith("score-overflow: epoch=2, largest_gap=123")
+    assert "fix: Scale the features" in text and "see: ranking/unscaled_features" in text
+    html = f._repr_html_()
+    assert html.startswith("<table>") and "score-overflow</b> (fatal)" in html
+    assert findings_table([]) == "<p>No findings.</p>"
+    assert "&lt;" in findings_table([Finding.of("diverging", note="<b>")])  # escaped
+
+
+def test_every_cause_has_fix_and_chapter() -> None:
+    for cause, info in CAUSES.items():
+        assert info["fix"].endswith(".") and info["chapter"], cause
+    with pytest.raises(ValueError, match="unknown cause"):
+        Finding.of("bad-luck")
+
+
+# --- diagnose_inputs ----------------------------------------------------------
+
+
+def test_diagnose_inputs_per_unit_type() -> None:
+    digits_raw = load_split("digits", scaling=None)[0]
+    digits = load_split("digits")[0]
+    wine_raw = load_split("wine", scaling=None)[0]
+    wine = load_split("wine", scaling="standard")[0]
+    assert [f.cause for f in diagnose_inputs(digits_raw)] == ["unscaled-data"]
+    assert diagnose_inputs(digits) == []
+    found = diagnose_inputs(wine_raw, units="gaussian")
+    assert found[0].evidence["worst_feature"] == 12  # proline
+    assert diagnose_inputs(wine, units="gaussian") == []
+    assert diagnose_inputs(wine, units="ranking") == []
+    assert [f.cause for f in diagnose_inputs(wine_raw[None], units="ranking")] == ["unscaled-data"]  # 3-D lists
+
+
+def test_diagnose_inputs_errors() -> None:
+    with pytest.raises(ValueError, match="units"):
+        diagnose_inputs([[0.0]], units="relu")
+    with pytest.raises(ValueError, match="NaN"):
+        diagnose_inputs([[0.0, np.nan]])
+    with pytest.raises(ValueError, match="n_samples"):
+        diagnose_inputs([0.0, 1.0])
+
+
+# --- diagnose_rbm -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "cause"),
+    [
+        ("learning rate 1.0", "learning-rate-too-high"),
+        ("learning rate 1e-4", "learning-rate-too-low"),
+        ("raw digits, BernoulliRBM", "unscaled-data"),
+        ("raw wine, Gaussian units", "unscaled-data"),
+        ("50 digits, 400 epochs", "overfitting"),
+    ],
+)
+def test_diagnose_rbm_names_each_failure(case: str, cause: str) -> None:
+    model, X = rbm_case(case)
+    assert [f.cause for f in diagnose_rbm(model, X)] == [cause]
+
+
+def test_diagnose_rbm_without_data_uses_the_model() -> None:
+    model, _ = rbm_case("raw digits, BernoulliRBM")
+    assert [f.cause for f in diagnose_rbm(model)] == ["unscaled-data"]  # weights in the thousands
+    gaussian, _ = rbm_case("raw wine, Gaussian units")
+    assert [f.cause for f in diagnose_rbm(gaussian)] == ["unscaled-data"]  # visible biases near 750
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_diagnose_rbm_is_silent_on_healthy_runs(seed: int) -> None:
+    for case in ("healthy digits", "healthy wine"):
+        model, X = rbm_case(case, seed)
+        assert diagnose_rbm(model, X) == []
+
+
+def test_diagnose_rbm_requires_a_fitted_model() -> None:
+    with pytest.raises(ValueError, match="not fitted"):
+        diagnose_rbm(RBM())
+
+
+# --- LossDoctor ---------------------------------------------------------------
+
+
+def run_with_doctor(case_name: str, seed: int = 0, **kwargs) -> LossDoctor:  # type: ignore[no-untyped-def]
+    seed_everything(seed)
+    case = ranking_case(case_name, seed)
+    doctor = LossDoctor(case.loss, case.X_train[:64], case.y_train[:64],
+                        validation=(case.X_val, case.y_val), **kwargs)
+    case.run([doctor])
+    return doctor
+
+
+@pytest.mark.parametrize(
+    ("case", "cause"),
+    [
+        ("one row per document", "single-item-lists"),
+        ("query features only", "uniform-scores"),
+        ("raw features, tensorflow-ranking loss", "score-overflow"),
+    ],
+)
+def test_doctor_names_each_failure(case: str, cause: str) -> None:
+    assert [f.cause for f in run_with_doctor(case).findings] == [cause]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_doctor_is_silent_on_healthy_runs(seed: int) -> None:
+    assert run_with_doctor("healthy", seed).findings == []
+
+
+def test_doctor_stops_on_a_fatal_finding() -> None:
+    with pytest.raises(TrainingFailure) as caught:
+        run_with_doctor("query features only", stop_on_error=True)
+    assert caught.value.finding.cause == "uniform-scores"
+
+
+def _fixed_scorer(scale: float) -> tf.keras.Model:
+    """A model whose score is `scale` times the first feature."""
+    inputs = tf.keras.Input((None, 2))
+    outputs = tf.keras.layers.Lambda(lambda x: scale * x[..., 0])(inputs)
+    return tf.keras.Model(inputs, outputs)
+
+
+def _attach(doctor: LossDoctor, model: tf.keras.Model) -> LossDoctor:
+    doctor.set_model(model)
+    doctor.on_train_begin()
+    return doctor
+
+
+def test_doctor_finds_perfect_separation_and_the_leak() -> None:
+    y = np.tile(np.arange(5, dtype=np.float32)[::-1], (8, 1))
+    X = np.stack([y, np.random.default_rng(0).normal(size=y.shape)], axis=-1).astype(np.float32)
+    doctor = _attach(LossDoctor(ListMLELoss(), X, y, validation=(X, y)), _fixed_scorer(10.0))
+    doctor.on_epoch_end(0, {"loss": 0.0})
+    (finding,) = doctor.findings
+    assert finding.cause == "perfect-separation" and not finding.fatal
+    assert finding.evidence["leak_suspected"] and finding.evidence["best_single_feature"] == 0
+
+
+def test_doctor_finds_divergence_and_score_gaps_near_the_limit() -> None:
+    y = np.tile(np.arange(5, dtype=np.float32), (8, 1))
+    X = np.stack([np.random.default_rng(0).normal(size=y.shape), y], axis=-1).astype(np.float32)
+    doctor = _attach(LossDoctor(ListMLELoss(), X, y), _fixed_scorer(1.0))
+    for epoch, loss in enumerate([3.0, 3.5, 4.0, 5.0]):
+        doctor.on_epoch_end(epoch, {"loss": loss})
+    assert [f.cause for f in doctor.findings] == ["diverging"]
+    wide = _attach(LossDoctor(ListMLELoss(), X * 40, y), _fixed_scorer(1.0))
+    wide.on_epoch_end(0, {"loss": 4.0})
+    assert [f.cause for f in wide.findings] == ["score-overflow"]
+
+
+def test_doctor_flags_a_per_document_prediction_shape() -> None:
+    y = np.tile(np.arange(5, dtype=np.float32), (4, 1))
+    X = np.zeros((4, 5, 2), dtype=np.float32)
+    per_row = tf.keras.Sequential([tf.keras.Input((5, 2)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(1)])
+    doctor = _attach(LossDoctor(ListMLELoss(), X, y), per_row)
+    assert doctor.findings[0].cause == "single-item-lists"
+    assert doctor.findings[0].evidence["prediction_shape"] == (4, 1)
+
+
+def test_doctor_rejects_mismatched_samples() -> None:
+    with pytest.raises(ValueError, match="one row per list"):
+        LossDoctor(ListMLELoss(), np.zeros((4, 5, 2)), np.zeros((3, 5)))
