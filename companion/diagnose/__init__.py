@@ -28,7 +28,19 @@ from companion.diagnose._static import (
 )
 
 if TYPE_CHECKING:
-    from companion.diagnose._doctor import LossDoctor
+    from companion.diagnose._doctor import (
+        DIVERGE_RISE,
+        OVERFLOW_WARN_GAP,
+        PATIENCE,
+        SEPARATION_GAP,
+        SPREAD_TOLERANCE,
+        UNIFORM_TOLERANCE,
+        LossDoctor,
+    )
+
+# Names whose module imports TensorFlow: loaded on first use.
+_LAZY = ("LossDoctor", "UNIFORM_TOLERANCE", "SPREAD_TOLERANCE", "SEPARATION_GAP", "OVERFLOW_WARN_GAP",
+         "PATIENCE", "DIVERGE_RISE")
 
 __all__ = [
     "Finding",
@@ -51,12 +63,18 @@ __all__ = [
     "WEIGHT_ALARM",
     "VISIBLE_BIAS_ALARM",
     "OVERFIT_GAP",
+    "UNIFORM_TOLERANCE",
+    "SPREAD_TOLERANCE",
+    "SEPARATION_GAP",
+    "OVERFLOW_WARN_GAP",
+    "PATIENCE",
+    "DIVERGE_RISE",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "LossDoctor":
-        from companion.diagnose._doctor import LossDoctor
+    if name in _LAZY:
+        from companion.diagnose import _doctor
 
-        return LossDoctor
+        return getattr(_doctor, name)
     raise AttributeError(f"module 'companion.diagnose' has no attribute {name!r}")
