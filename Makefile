@@ -23,6 +23,10 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
+PYTEST_UNIT  := $(BIN)/python -m pytest tests companion --doctest-modules
+NBVAL_FLAGS  := --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg
+BUILD_BOOK   := $(BIN)/jupyter-book build . -W --keep-going
+
 .PHONY: help venv book test unit nbval typecheck execute lab bench clean distclean
 
 help:
@@ -52,24 +56,24 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -W --keep-going
+	$(BUILD_BOOK)
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests companion --doctest-modules
+	$(PYTEST_UNIT)
 
 typecheck: $(STAMP)
 	$(BIN)/python -m mypy companion
 
 nbval: $(STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg $(NOTEBOOKS)
+	$(BIN)/python -m pytest $(NBVAL_FLAGS) $(NOTEBOOKS)
 
 # One pytest run over the unit tests and every notebook (strict output comparison),
 # then the type check and the book build with warnings as errors.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests companion --doctest-modules $(NOTEBOOKS) --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg
+	$(PYTEST_UNIT) $(NOTEBOOKS) $(NBVAL_FLAGS)
 	$(BIN)/python -m mypy companion
-	$(BIN)/jupyter-book build . -W --keep-going
+	$(BUILD_BOOK)
 
 # The performance appendix reads the times of the other notebooks: run it last.
 PERF_NB := book/performance.ipynb

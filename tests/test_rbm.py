@@ -60,7 +60,7 @@ def test_log_partition_and_likelihood_match_brute_force_bernoulli() -> None:
 def test_log_partition_matches_numerical_integral_gaussian() -> None:
     rbm = tiny_rbm(n_visible=1, n_hidden=2, visible="gaussian")
     H = all_states(2)
-    total = sum(quad(lambda x: math.exp(-energy(rbm, np.array([x]), h)), -40, 40)[0] for h in H)
+    total = sum(quad(lambda x, h=h: math.exp(-energy(rbm, np.array([x]), h)), -40, 40)[0] for h in H)
     assert log_partition(rbm) == pytest.approx(math.log(total), rel=1e-7)
 
 

@@ -7,7 +7,7 @@ all of them: the doctor of this package, or any other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -61,15 +61,14 @@ class RankingCase:
     loss: Any
     epochs: int = 10
     batch_size: int = 16
-    history: dict[str, list[float]] = field(default_factory=dict)
 
     def run(self, callbacks: Optional[list[Any]] = None) -> dict[str, list[float]]:
         """Train a fresh model with `callbacks`; return the Keras history."""
         model = self.build()
-        self.history = model.fit(self.X_train, self.y_train, validation_data=(self.X_val, self.y_val),
-                                 epochs=self.epochs, batch_size=self.batch_size, verbose=0,
-                                 callbacks=callbacks or []).history
-        return self.history
+        history: dict[str, list[float]] = model.fit(
+            self.X_train, self.y_train, validation_data=(self.X_val, self.y_val), epochs=self.epochs,
+            batch_size=self.batch_size, verbose=0, callbacks=callbacks or []).history
+        return history
 
 
 def ranking_case(name: str, seed: int = 0) -> RankingCase:
