@@ -18,8 +18,8 @@ __all__ = ["sig", "glue"]
 Number = Union[int, float, "np.integer[Any]", "np.floating[Any]"]
 
 
-def sig(x: Number, digits: int = 3) -> float:
-    """Round `x` to `digits` significant digits.
+def sig(x: Number, digits: int = 3) -> Union[int, float]:
+    """Round `x` to `digits` significant digits; whole numbers come back as ``int``.
 
     Parameters
     ----------
@@ -30,8 +30,11 @@ def sig(x: Number, digits: int = 3) -> float:
 
     Returns
     -------
-    float
-        The rounded value, as a Python float.
+    int or float
+        The rounded value: an ``int`` when it is a whole number of magnitude
+        at least 1 (so it prints as ``1180``, not ``1180.0``), otherwise a
+        Python float. Zero stays ``0.0``, so a loss of exactly zero still
+        reads as a float.
 
     Raises
     ------
@@ -43,7 +46,11 @@ def sig(x: Number, digits: int = 3) -> float:
     >>> sig(0.0781234)
     0.0781
     >>> sig(1791.7595)
-    1790.0
+    1790
+    >>> sig(155.3)
+    155
+    >>> sig(2.0)
+    2
     >>> sig(-0.0)
     0.0
     """
@@ -53,7 +60,10 @@ def sig(x: Number, digits: int = 3) -> float:
     if value == 0.0 or not math.isfinite(value):
         return abs(value) if value == 0.0 else value
     exponent = math.floor(math.log10(abs(value)))
-    return round(value, digits - 1 - exponent) + 0.0
+    rounded = round(value, digits - 1 - exponent) + 0.0
+    if abs(rounded) >= 1.0 and rounded.is_integer():
+        return int(rounded)
+    return rounded
 
 
 class _Text(str):
@@ -63,7 +73,7 @@ class _Text(str):
         return str(self)
 
 
-def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> None:
+def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> Any:
     """Round a figure and glue it into the book under `name`.
 
     The prose then shows it with ``{glue:text}`name``` (see the MyST-NB
@@ -80,6 +90,9 @@ def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> N
         objects are passed on unchanged.
     digits : int, default=3
         Significant digits for numbers.
+    fmt : str, optional
+        A format specification (``".1%"``, ``".2e"``) that replaces the
+        rounding: the value is glued as the formatted text.
 
     Returns
     -------
@@ -87,7 +100,13 @@ def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> N
         The value as glued (rounded, for numbers), so a notebook can print it
         or assert on it.
     """
-    from myst_nb import glue as _glue
+    try:
+        from myst_nb import glue as _glue
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "companion.glue hands figures to a Jupyter Book through MyST-NB, which is not "
+            "installed. Install it with `pip install myst-nb` (or companion[book])."
+        ) from exc
 
     if fmt is not None:
         shown: Any = _Text(format(value, fmt))
@@ -100,3 +119,4 @@ def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> N
     else:
         shown = value
     _glue(name, shown, display=False)
+    return shown
