@@ -8,7 +8,11 @@ SHELL := /bin/bash
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-NOTEBOOKS := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path '*/_build/*' | sort)
+ALL_NOTEBOOKS := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path '*/_build/*' | sort)
+# A notebook whose metadata says "companion_env": "modern" runs in .venv-modern
+# (Keras 3, NumPy 2: make test-modern); every other one in .venv (make test).
+MODERN_NOTEBOOKS := $(shell grep -l '"companion_env": "modern"' $(ALL_NOTEBOOKS) /dev/null)
+NOTEBOOKS := $(filter-out $(MODERN_NOTEBOOKS),$(ALL_NOTEBOOKS))
 
 # TensorFlow 2.15 (and so tensorflow-ranking 0.5.5) supports CPython 3.9 to 3.11.
 # Take the newest supported interpreter on PATH, or the one named by PYTHON=.
