@@ -73,7 +73,7 @@ class _Text(str):
         return str(self)
 
 
-def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> Any:
+def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> None:
     """Round a figure and glue it into the book under `name`.
 
     The prose then shows it with ``{glue:text}`name``` (see the MyST-NB
@@ -96,9 +96,10 @@ def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> A
 
     Returns
     -------
-    object
-        The value as glued (rounded, for numbers), so a notebook can print it
-        or assert on it.
+    None
+        Nothing, so that a cell ending in ``glue(...)`` displays nothing. To
+        print or assert on the figure as the prose shows it, round it with
+        :func:`sig` (``glue`` rounds with the same function).
     """
     try:
         from myst_nb import glue as _glue
@@ -119,4 +120,3 @@ def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> A
     else:
         shown = value
     _glue(name, shown, display=False)
-    return shown
