@@ -112,19 +112,30 @@ def test_check_lists_accepts_trailing_axis() -> None:
 
 
 def test_plackett_luce_known_values() -> None:
-    assert plackett_luce_nll([0.0, 0.0, 0.0], [2, 1, 0]) == pytest.approx(math.log(6))
-    assert plackett_luce_nll([2.0, 0.0], [1, 0]) == pytest.approx(math.log1p(math.exp(-2.0)))
-    assert plackett_luce_nll([50.0, 0.0], [1, 0]) == pytest.approx(math.exp(-50.0), rel=1e-9)
-    assert plackett_luce_nll([0.0, 1e4], [1, 0]) == pytest.approx(1e4)
-    assert plackett_luce_nll([1.0, 2.0, 9.0], [1, 0, -1]) == plackett_luce_nll([1.0, 2.0], [1, 0])
-    assert plackett_luce_nll([3.0], [1]) == 0.0
+    assert plackett_luce_nll([2, 1, 0], [0.0, 0.0, 0.0]) == pytest.approx(math.log(6))
+    assert plackett_luce_nll([1, 0], [2.0, 0.0]) == pytest.approx(math.log1p(math.exp(-2.0)))
+    assert plackett_luce_nll([1, 0], [50.0, 0.0]) == pytest.approx(math.exp(-50.0), rel=1e-9)
+    assert plackett_luce_nll([1, 0], [0.0, 1e4]) == pytest.approx(1e4)
+    assert plackett_luce_nll([1, 0, -1], [1.0, 2.0, 9.0]) == plackett_luce_nll([1, 0], [1.0, 2.0])
+    assert plackett_luce_nll([1], [3.0]) == 0.0
 
 
 def test_plackett_luce_errors() -> None:
     with pytest.raises(ValueError, match="same length"):
-        plackett_luce_nll([1.0, 2.0], [1])
+        plackett_luce_nll([1], [1.0, 2.0])
     with pytest.raises(ValueError, match="NaN"):
-        plackett_luce_nll([1.0, np.nan], [1, 0])
+        plackett_luce_nll([1, 0], [1.0, np.nan])
+
+
+@pytest.mark.parametrize("function", [plackett_luce_nll, epsilon_listmle])
+def test_reference_takes_labels_first_and_catches_a_swapped_call(function) -> None:  # type: ignore[no-untyped-def]
+    labels, scores = [2, 1, 0], [0.31, -1.2, 0.05]
+    assert function(labels, scores) > 0
+    # The old order (scores, labels): real-valued "labels" are refused, naming the order.
+    with pytest.raises(ValueError, match=r"whole-number.*\(labels, scores\)"):
+        function(scores, labels)
+    # Padding may be any negative number; grades must be whole.
+    assert function([1.0, 0.0, -0.5], [0.2, 0.1, 7.0]) == function([1, 0], [0.2, 0.1])
 
 
 def test_plackett_luce_is_brute_force_probability() -> None:
@@ -135,7 +146,7 @@ def test_plackett_luce_is_brute_force_probability() -> None:
     for i in range(4):
         p *= math.exp(s[i]) / sum(math.exp(s[j]) for j in remaining)
         remaining.remove(i)
-    assert plackett_luce_nll(s, [3, 2, 1, 0]) == pytest.approx(-math.log(p))
+    assert plackett_luce_nll([3, 2, 1, 0], s) == pytest.approx(-math.log(p))
 
 
 def test_chance_level_and_floor() -> None:
@@ -151,9 +162,9 @@ def test_chance_level_and_floor() -> None:
 
 
 def test_epsilon_formula_is_right_small_and_wrong_large() -> None:
-    assert epsilon_listmle([1.0, 0.0], [1, 0]) == pytest.approx(math.log1p(math.exp(-1)), rel=1e-5)
-    assert epsilon_listmle([40.0, 0.0], [1, 0]) == pytest.approx(40 + math.log(1e-10), abs=0.01)
-    assert epsilon_listmle([1.0], [0]) == 0.0
+    assert epsilon_listmle([1, 0], [1.0, 0.0]) == pytest.approx(math.log1p(math.exp(-1)), rel=1e-5)
+    assert epsilon_listmle([1, 0], [40.0, 0.0]) == pytest.approx(40 + math.log(1e-10), abs=0.01)
+    assert epsilon_listmle([0], [1.0]) == 0.0
 
 
 # --- metrics ------------------------------------------------------------------
@@ -169,6 +180,39 @@ def test_mean_ndcg_ignores_padding_and_uninformative_lists() -> None:
         mean_ndcg([[0, 0]], [[1.0, 2.0]])
     with pytest.raises(ValueError, match="same|shape"):
         mean_ndcg([[1, 0]], [[1.0]])
+
+
+def _random_lists(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Graded lists with padding, a relevant item in each, and no tied scores."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 5, size=(20, 8)).astype(np.float32)
+    y[:, 0] = np.maximum(y[:, 0], 1)
+    y[::3, -2:] = -1
+    return y, rng.normal(size=y.shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("k", [None, 3])
+def test_mean_ndcg_linear_gain_is_scikit_learns(k) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.metrics import ndcg_score
+
+    y, s = _random_lists(0)
+    expected = np.mean([ndcg_score(row[row >= 0][None], sc[row >= 0][None], k=k) for row, sc in zip(y, s)])
+    assert mean_ndcg(y, s, k) == pytest.approx(expected, rel=1e-12)
+    assert mean_ndcg(y, s, k, gain="linear") == mean_ndcg(y, s, k)  # the default
+
+
+@pytest.mark.parametrize("k", [None, 3])
+def test_mean_ndcg_exponential_gain_is_tensorflow_rankings(k) -> None:  # type: ignore[no-untyped-def]
+    import tensorflow_ranking as tfr
+
+    y, s = _random_lists(1)
+    metric = tfr.keras.metrics.NDCGMetric(topn=k)
+    metric.update_state(y, s)
+    ours = mean_ndcg(y, s, k, gain="exponential")
+    assert ours == pytest.approx(float(metric.result()), rel=1e-5)
+    assert abs(ours - mean_ndcg(y, s, k)) > 0.01  # the two gains really differ here
+    with pytest.raises(ValueError, match="gain must be"):
+        mean_ndcg(y, s, gain="log")
 
 
 def test_score_spread() -> None:

@@ -13,23 +13,31 @@ from scipy.special import gammaln
 __all__ = ["plackett_luce_nll", "chance_level", "loss_floor", "epsilon_listmle"]
 
 
-def _one_list(scores: ArrayLike, labels: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    s = np.asarray(scores, dtype=np.float64)
+def _one_list(labels: ArrayLike, scores: ArrayLike, caller: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     y = np.asarray(labels, dtype=np.float64)
+    s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 1 or y.ndim != 1 or s.shape != y.shape:
         raise ValueError(
-            "scores and labels must be 1-D arrays of the same length (one list); "
-            f"got shapes {s.shape} and {y.shape}."
+            "labels and scores must be 1-D arrays of the same length (one list); "
+            f"got shapes {y.shape} and {s.shape}."
         )
     if np.isnan(s).any() or np.isnan(y).any():
-        raise ValueError("scores and labels must not contain NaN.")
+        raise ValueError("labels and scores must not contain NaN.")
     valid = y >= 0
+    fractional = valid & (y != np.round(y))
+    if fractional.any():
+        i = int(np.argmax(fractional))
+        raise ValueError(
+            f"labels must be whole-number relevance grades (a negative label marks padding); "
+            f"got {y[i]:g} at position {i}. The order is {caller}(labels, scores), as everywhere "
+            "in companion.ranking: were the scores passed first?"
+        )
     # Sort valid items by label, best first; equal labels keep their input order.
     order = np.argsort(-y[valid], kind="stable")
     return s[valid][order], y[valid][order]
 
 
-def plackett_luce_nll(scores: ArrayLike, labels: ArrayLike) -> float:
+def plackett_luce_nll(labels: ArrayLike, scores: ArrayLike) -> float:
     """Exact ListMLE loss of one list, in float64: the reference for the tests.
 
     The Plackett-Luce negative log-likelihood of the ranking given by the
@@ -40,11 +48,12 @@ def plackett_luce_nll(scores: ArrayLike, labels: ArrayLike) -> float:
 
     Parameters
     ----------
+    labels : array-like of shape (list_size,)
+        Relevance labels, whole numbers; items with a label below 0 are
+        padding and are ignored. Equal labels keep their input order (see
+        Notes).
     scores : array-like of shape (list_size,)
         Predicted scores.
-    labels : array-like of shape (list_size,)
-        Relevance labels; items with a label below 0 are padding and are
-        ignored. Equal labels keep their input order (see Notes).
 
     Returns
     -------
@@ -54,10 +63,19 @@ def plackett_luce_nll(scores: ArrayLike, labels: ArrayLike) -> float:
     Raises
     ------
     ValueError
-        If the arrays are not 1-D of equal length, or contain NaN.
+        If the arrays are not 1-D of equal length, contain NaN, or a label
+        that is not padding is not a whole number.
 
     Notes
     -----
+    **Argument order.** Labels come first, as in :func:`mean_ndcg`,
+    :func:`companion.ranking.listmle_per_list` and Keras losses
+    (``y_true, y_pred``). Earlier versions of this function took
+    ``(scores, labels)``. A call in the old order almost always passes
+    real-valued scores as labels, which are refused (graded labels are whole
+    numbers); only scores that happen to be whole numbers slip through.
+
+
     Items with equal labels are ranked in their input order. The loss of the
     other orders of a tie group differs unless their scores are equal too;
     :class:`companion.ranking.ListMLELoss` breaks ties at random, as
@@ -67,12 +85,12 @@ def plackett_luce_nll(scores: ArrayLike, labels: ArrayLike) -> float:
     --------
     Identical scores give log(n!), not zero:
 
-    >>> round(plackett_luce_nll([0.1, 0.1, 0.1], [2, 1, 0]), 4)
+    >>> round(plackett_luce_nll([2, 1, 0], [0.1, 0.1, 0.1]), 4)
     1.7918
-    >>> plackett_luce_nll([0.3], [1])
+    >>> plackett_luce_nll([1], [0.3])
     0.0
     """
-    s, _ = _one_list(scores, labels)
+    s, _ = _one_list(labels, scores, "plackett_luce_nll")
     if s.size < 2:
         return 0.0
     # rest[i] = log(sum_{j > i} exp(s_j)); each term is softplus(rest[i] - s[i]),
@@ -81,7 +99,7 @@ def plackett_luce_nll(scores: ArrayLike, labels: ArrayLike) -> float:
     return float(np.sum(np.logaddexp(0.0, rest - s)))
 
 
-def epsilon_listmle(scores: ArrayLike, labels: ArrayLike, epsilon: float = 1e-10) -> float:
+def epsilon_listmle(labels: ArrayLike, scores: ArrayLike, epsilon: float = 1e-10) -> float:
     """ListMLE of one list with an epsilon inside the log, in float32.
 
     The formula keras-rs 0.4 uses (the Keras 3 successor of
@@ -92,8 +110,8 @@ def epsilon_listmle(scores: ArrayLike, labels: ArrayLike, epsilon: float = 1e-10
 
     Parameters
     ----------
-    scores, labels : array-like of shape (list_size,)
-        As in :func:`plackett_luce_nll`.
+    labels, scores : array-like of shape (list_size,)
+        As in :func:`plackett_luce_nll` (labels first).
     epsilon : float, default=1e-10
         The constant added inside the log.
 
@@ -101,8 +119,18 @@ def epsilon_listmle(scores: ArrayLike, labels: ArrayLike, epsilon: float = 1e-10
     -------
     float
         The loss as that formula computes it in float32.
+
+    Raises
+    ------
+    ValueError
+        As :func:`plackett_luce_nll`.
+
+    Examples
+    --------
+    >>> round(epsilon_listmle([1, 0], [40.0, 0.0]), 2)  # exact: 4.2e-18
+    16.97
     """
-    s64, _ = _one_list(scores, labels)
+    s64, _ = _one_list(labels, scores, "epsilon_listmle")
     if s64.size < 2:
         return 0.0
     s = (s64 - s64.max()).astype(np.float32)
