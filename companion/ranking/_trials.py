@@ -1,0 +1,566 @@
+"""Harness for the ranking chapters' trials: float32 limits, references, seeds.
+
+Defined in :doc:`/book/ranking/zero_loss` (the oracle reference and the
+label-agnostic bound), :doc:`/book/ranking/uniform_scores` (the score gradient
+at uniform scores, multi-seed trials and their grades) and
+:doc:`/book/ranking/unscaled_features` (the float32 limits of
+tensorflow-ranking's ListMLE, derived and then measured).
+
+NumPy only at import; the functions that measure tensorflow-ranking or train a
+Keras model import TensorFlow when called.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, NamedTuple, Optional, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "FLT_MIN",
+    "UNDERFLOW_GAP",
+    "TFR_PAD_LOGIT",
+    "PADDED_UNDERFLOW_SCORE",
+    "ROUND_TO_ZERO_GAP",
+    "EPSILON_BEST_GAP",
+    "SIGMOID_ONE_FROM",
+    "listmle_numpy",
+    "uniform_score_gradient",
+    "shuffled_label_loss",
+    "oracle_loss",
+    "Summary",
+    "summarize",
+    "paired_grade",
+    "tfr_threshold",
+    "tfr_loss_per_list",
+    "longest_zero_list",
+    "train_scorer",
+]
+
+#: Smallest normal float32, 2**-126. TensorFlow on CPU flushes smaller
+#: (subnormal) results to 0, so ``exp(x)`` is exactly 0 below ``ln(FLT_MIN)``.
+FLT_MIN: float = float(np.finfo(np.float32).tiny)
+#: ``-ln(FLT_MIN)`` = 87.34: once an item's score is this far below its list's
+#: maximum, tensorflow-ranking's ``exp(s - max)`` underflows to 0 and the log
+#: of its tail sum is -inf. (An underflow, not an overflow.)
+UNDERFLOW_GAP: float = -math.log(FLT_MIN)
+#: The logit tensorflow-ranking 0.5.5 gives padded items: ``ln(1e-10)``.
+TFR_PAD_LOGIT: float = math.log(1e-10)
+#: With padding, the padded logit ``ln(1e-10)`` sits :data:`UNDERFLOW_GAP`
+#: below a best score of 87.34 - 23.03 = 64.31: from there the padding tail
+#: turns the loss -inf, whatever the gaps among valid items.
+PADDED_UNDERFLOW_SCORE: float = UNDERFLOW_GAP + TFR_PAD_LOGIT
+#: ``24 ln 2`` = 16.64: from this gap on ``1 + exp(-gap)`` rounds to 1 in
+#: float32 (the increment is at most half a unit in the last place, 2**-24).
+ROUND_TO_ZERO_GAP: float = 24.0 * math.log(2.0)
+#: ``ln(1e10) / 2`` = 11.51: where keras-rs' ``log(tail + 1e-10)`` formula has
+#: its minimum for a correctly ranked pair (``exp(-gap) = 1e-10 * exp(gap)``).
+EPSILON_BEST_GAP: float = -math.log(1e-10) / 2.0
+#: From about this input the float32 sigmoid returns exactly 1.0 (the same
+#: rounding as :data:`ROUND_TO_ZERO_GAP`); exactly 0.0 only below ``ln(FLT_MIN)``.
+SIGMOID_ONE_FROM: float = ROUND_TO_ZERO_GAP
+
+
+def _as_lists(labels: ArrayLike, scores: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    y = np.asarray(labels, dtype=np.float64)
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim == 3 and s.shape[-1] == 1:
+        s = s[..., 0]
+    if y.ndim == 1:
+        y, s = y[None, :], s[None, :] if s.ndim == 1 else s
+    if y.ndim != 2 or s.shape != y.shape:
+        raise ValueError(
+            f"labels and scores must both have shape (n_lists, list_size); got {y.shape} and {s.shape}."
+        )
+    if np.isnan(y).any() or np.isnan(s).any():
+        raise ValueError("labels and scores must not contain NaN; mark padding with a negative label.")
+    return y, s
+
+
+def listmle_numpy(
+    labels: ArrayLike,
+    scores: ArrayLike,
+    *,
+    n_draws: int = 1,
+    random_state: Optional[int] = 0,
+) -> float:
+    """Mean exact ListMLE over lists, float64, ties broken at random.
+
+    A vectorised NumPy reference: items are sorted by label (best first),
+    equal labels in a random order drawn `n_draws` times, and each list's loss
+    ``sum_i softplus(log(sum_{j > i} exp(s_j)) - s_i)`` is averaged over lists
+    and draws. Padded items (label below 0) are ignored. This is the quantity
+    tensorflow-ranking's ListMLE estimates with one draw per step.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_lists, list_size)
+        Labels; below 0 marks padding.
+    scores : array-like of shape (n_lists, list_size)
+        Scores.
+    n_draws : int, default=1
+        Random tie orders to average over (at least 1).
+    random_state : int, optional
+        Seed of the tie orders.
+
+    Returns
+    -------
+    float
+        The mean loss; lists with fewer than two valid items count as 0.
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, NaN, or `n_draws` below 1.
+
+    Examples
+    --------
+    >>> round(listmle_numpy([[2, 1, 0]], [[0.0, 0.0, 0.0]]), 4)  # log 3!
+    1.7918
+    """
+    y, s = _as_lists(labels, scores)
+    if n_draws < 1:
+        raise ValueError(f"n_draws must be at least 1, got {n_draws}.")
+    rng = np.random.default_rng(random_state)
+    valid = y >= 0
+    total = 0.0
+    for _ in range(n_draws):
+        keys = rng.random(y.shape)
+        # Sort by label descending, random among ties, padding last.
+        order = np.lexsort((keys, -np.where(valid, y, -np.inf)), axis=1)
+        z = np.take_along_axis(np.where(valid, s, -np.inf), order, axis=1)
+        ok = np.take_along_axis(valid, order, axis=1)
+        with np.errstate(invalid="ignore"):
+            rest = np.logaddexp.accumulate(z[:, ::-1], axis=1)[:, ::-1]
+        rest = np.concatenate([rest[:, 1:], np.full((len(z), 1), -np.inf)], axis=1)
+        with np.errstate(invalid="ignore"):
+            terms = np.logaddexp(0.0, rest - z)
+        total += float(np.sum(np.where(ok, terms, 0.0)))
+    return total / (n_draws * len(y))
+
+
+def uniform_score_gradient(n: int) -> NDArray[np.float64]:
+    """Gradient of ListMLE with respect to the scores, at uniform scores.
+
+    For a list of `n` items without ties, with the items in their labelled
+    order (best first), the derivative of the loss with respect to the score
+    at position ``k`` (1-based) is ``sum_{i <= k} 1 / (n - i + 1) - 1``: a
+    fixed vector that does not depend on the common score. It is non-zero and
+    sums to 0, so uniform scores already pass a useful gradient to any weight
+    whose effect differs between the items (:doc:`/book/ranking/uniform_scores`).
+
+    Parameters
+    ----------
+    n : int
+        Items in the list, at least 2.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        From ``1/n - 1`` for the best item up to ``H_n - 1`` for the worst.
+
+    Raises
+    ------
+    ValueError
+        If `n` is below 2.
+
+    Examples
+    --------
+    >>> uniform_score_gradient(2)
+    array([-0.5,  0.5])
+    """
+    if n < 2:
+        raise ValueError(f"n must be at least 2 (a list of one item has no gradient), got {n}.")
+    grad: NDArray[np.float64] = np.cumsum(1.0 / (n - np.arange(n))) - 1.0
+    return grad
+
+
+def shuffled_label_loss(scores: ArrayLike, *, n_draws: int = 200, random_state: Optional[int] = 0) -> float:
+    """ListMLE of fixed scores against random orders: scores that ignore the labels.
+
+    For each list, the labelled order is replaced by a uniformly random
+    permutation, `n_draws` times. Averaged over the orders, the loss is the
+    cross-entropy between the uniform distribution and the model's
+    Plackett-Luce distribution, so it is at least ``log(n!)``, with equality
+    only for uniform scores: a model whose scores carry no information about
+    the labels sits *above* the chance level, never below it
+    (:doc:`/book/ranking/zero_loss`).
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_lists, list_size)
+        Scores of full lists (no padding).
+    n_draws : int, default=200
+        Random orders per list.
+    random_state : int, optional
+        Seed.
+
+    Returns
+    -------
+    float
+        The mean loss over lists and orders.
+
+    Examples
+    --------
+    >>> round(shuffled_label_loss([[0.0, 0.0, 0.0]], n_draws=5), 4)  # log 3!
+    1.7918
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 2:
+        raise ValueError(f"scores must have shape (n_lists, list_size); got {s.shape}.")
+    # Distinct labels, so each draw is one uniformly random order.
+    labels = np.broadcast_to(np.arange(s.shape[1], dtype=np.float64), s.shape)
+    rng = np.random.default_rng(random_state)
+    total = 0.0
+    for _ in range(n_draws):
+        perm = np.argsort(rng.random(s.shape), axis=1)
+        total += listmle_numpy(labels, np.take_along_axis(s, perm, axis=1))
+    return total / n_draws
+
+
+def oracle_loss(
+    labels: ArrayLike,
+    reference: ArrayLike,
+    *,
+    n_draws: int = 20,
+    random_state: Optional[int] = 0,
+) -> tuple[float, float]:
+    """ListMLE of an oracle: the reference scores, at their best scale.
+
+    ListMLE depends on the scale of the scores, so a reference such as the
+    generator's true utility is scored at the scale ``c`` that minimises the
+    mean loss ``listmle_numpy(labels, c * reference)`` over random tie orders.
+    The result is a loss that a model ranking by that reference could reach:
+    an achievable line on a loss plot, between the chance level and the tie
+    floor (:doc:`/book/ranking/zero_loss`).
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_lists, list_size)
+        Labels; below 0 marks padding.
+    reference : array-like of shape (n_lists, list_size)
+        Oracle scores, e.g. the true utility grouped like the labels.
+    n_draws : int, default=20
+        Tie orders averaged over for each scale.
+    random_state : int, optional
+        Seed of the tie orders (the same draws for every scale).
+
+    Returns
+    -------
+    loss : float
+        The smallest mean loss found.
+    scale : float
+        The scale that reaches it.
+    """
+    y, r = _as_lists(labels, reference)
+
+    def at(c: float) -> float:
+        return listmle_numpy(y, c * r, n_draws=n_draws, random_state=random_state)
+
+    grid = np.geomspace(0.01, 100.0, 41)
+    values = [at(float(c)) for c in grid]
+    best = int(np.argmin(values))
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    # Golden-section search on log(c) between the grid neighbours.
+    a, b = math.log(lo), math.log(hi)
+    g = (math.sqrt(5.0) - 1.0) / 2.0
+    c1, c2 = b - g * (b - a), a + g * (b - a)
+    f1, f2 = at(math.exp(c1)), at(math.exp(c2))
+    for _ in range(30):
+        if f1 <= f2:
+            b, c2, f2 = c2, c1, f1
+            c1 = b - g * (b - a)
+            f1 = at(math.exp(c1))
+        else:
+            a, c1, f1 = c1, c2, f2
+            c2 = a + g * (b - a)
+            f2 = at(math.exp(c2))
+    c = math.exp((a + b) / 2.0)
+    candidates = [(at(c), c), (values[best], float(grid[best]))]
+    loss, scale = min(candidates)
+    return float(loss), float(scale)
+
+
+class Summary(NamedTuple):
+    """Mean and spread of one measurement over seeds.
+
+    Attributes
+    ----------
+    mean, sd : float
+        Mean and sample standard deviation (``ddof=1``) over seeds.
+    n : int
+        Number of seeds.
+    text : str
+        ``"mean ± sd"``, the spread to 1 significant digit and the mean to
+        the same decimal place: the precision the spread supports.
+    """
+
+    mean: float
+    sd: float
+    n: int
+    text: str
+
+
+def _decimals(sd: float) -> int:
+    if sd == 0.0 or not math.isfinite(sd):
+        return 3
+    return max(0, -int(math.floor(math.log10(abs(sd)))))
+
+
+def summarize(values: ArrayLike) -> Summary:
+    """Mean and spread over seeds, printed at the precision the spread supports.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_seeds,)
+        One measurement per seed; at least 2.
+
+    Returns
+    -------
+    Summary
+        Mean, standard deviation, count and a ``"12.3 ± 0.4"`` text. A spread
+        of 0 prints the mean to 3 decimals.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 2 values, or non-finite ones.
+
+    Examples
+    --------
+    >>> summarize([11.71, 11.93, 11.52, 11.80, 11.62]).text
+    '11.7 ± 0.2'
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size < 2:
+        raise ValueError(f"a spread needs at least 2 seeds, got {v.size}.")
+    if not np.isfinite(v).all():
+        raise ValueError("values must be finite; report diverged runs separately.")
+    mean, sd = float(v.mean()), float(v.std(ddof=1))
+    sd_shown = float(f"{sd:.1g}") if sd > 0 else 0.0
+    d = _decimals(sd_shown)
+    return Summary(mean, sd, int(v.size), f"{mean:.{d}f} ± {sd_shown:.{d}f}")
+
+
+def paired_grade(
+    baseline: ArrayLike,
+    treated: ArrayLike,
+    *,
+    lower_is_better: bool = True,
+    threshold: float = 2.0,
+) -> tuple[str, Summary]:
+    """Grade a change against its baseline over paired seeds.
+
+    Each seed runs both arms, so the per-seed differences ``treated -
+    baseline`` cancel what the seed shares. The change *helps* if the mean
+    difference is better than `threshold` standard errors, is *harmful* if it
+    is worse by as much, and has *no effect* otherwise. (Whether a remedy is
+    *unnecessary*, because the problem it targets does not occur, is a
+    separate finding that the chapter measures directly.)
+
+    Parameters
+    ----------
+    baseline, treated : array-like of shape (n_seeds,)
+        One measurement per seed, same seeds in the same order.
+    lower_is_better : bool, default=True
+        True for a loss, False for NDCG.
+    threshold : float, default=2.0
+        Standard errors the mean difference must exceed.
+
+    Returns
+    -------
+    grade : {"helps", "harmful", "no effect"}
+    difference : Summary
+        Of ``treated - baseline`` per seed.
+
+    Examples
+    --------
+    >>> paired_grade([12.0, 12.1, 11.9, 12.2, 12.0], [11.0, 11.2, 10.9, 11.1, 11.0])[0]
+    'helps'
+    """
+    b = np.asarray(baseline, dtype=np.float64).ravel()
+    t = np.asarray(treated, dtype=np.float64).ravel()
+    if b.shape != t.shape:
+        raise ValueError(f"baseline and treated need one value per seed each; got {b.size} and {t.size}.")
+    diff = summarize(t - b)
+    se = diff.sd / math.sqrt(diff.n)
+    better = -diff.mean if lower_is_better else diff.mean
+    if better > threshold * se and better != 0.0:
+        return "helps", diff
+    if -better > threshold * se and better != 0.0:
+        return "harmful", diff
+    return "no effect", diff
+
+
+def tfr_loss_per_list(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float64]:
+    """tensorflow-ranking's ListMLE of each list (no reduction), as float64.
+
+    Parameters
+    ----------
+    labels, scores : array-like of shape (n_lists, list_size)
+        As tensorflow-ranking takes them.
+
+    Returns
+    -------
+    ndarray of shape (n_lists,)
+    """
+    import tensorflow as tf
+    import tensorflow_ranking as tfr
+
+    loss = tfr.keras.losses.ListMLELoss(reduction=tf.keras.losses.Reduction.NONE)
+    y = tf.constant(np.asarray(labels, dtype=np.float32))
+    s = tf.constant(np.asarray(scores, dtype=np.float32))
+    return np.asarray(loss(y, s), dtype=np.float64).reshape(-1)
+
+
+def tfr_threshold(
+    make_list: Callable[[float], tuple[Sequence[float], Sequence[float]]],
+    test: Callable[[float], bool],
+    lo: float,
+    hi: float,
+    *,
+    tol: float = 1e-6,
+) -> float:
+    """Where tensorflow-ranking's ListMLE of a one-parameter list starts to pass `test`.
+
+    Bisection on ``x`` in ``[lo, hi]``: ``make_list(x)`` returns ``(labels,
+    scores)`` of one list, and ``test(loss)`` must be False at `lo` and True
+    at `hi`. Used to measure the gap at which the loss becomes -inf, or
+    exactly 0, and compare it with the float32 limit derived by hand.
+
+    Returns
+    -------
+    float
+        The threshold, to within `tol`.
+
+    Raises
+    ------
+    ValueError
+        If `test` does not change between `lo` and `hi`.
+    """
+
+    def passes(x: float) -> bool:
+        labels, scores = make_list(x)
+        return bool(test(float(tfr_loss_per_list([labels], [scores])[0])))
+
+    if passes(lo) or not passes(hi):
+        raise ValueError(f"the test must fail at lo={lo} and pass at hi={hi}; widen the bracket.")
+    while hi - lo > tol:
+        mid = (lo + hi) / 2.0
+        if passes(mid):
+            hi = mid
+        else:
+            lo = mid
+    return (lo + hi) / 2.0
+
+
+def longest_zero_list(*, even: bool, max_len: int = 12, step: float = 0.01) -> tuple[int, NDArray[np.float64]]:
+    """Longest tie-free list whose tensorflow-ranking ListMLE is exactly 0.0.
+
+    Every term of the loss must round to 0 in float32, so each item must lie
+    far enough below the one before it, while the last item must stay within
+    :data:`UNDERFLOW_GAP` of the best, or the loss turns -inf. With `even`
+    gaps, every gap from 16 to 40 is tried in steps of `step`; otherwise each
+    next gap is the smallest (in steps of `step`, from 5) that keeps the loss
+    exactly 0, the tightest packing float32 allows.
+
+    Parameters
+    ----------
+    even : bool
+        Equal gaps between neighbours (like a leaked, evenly spaced feature),
+        or the greedy tightest packing.
+    max_len : int, default=12
+        Longest length tried.
+    step : float, default=0.01
+        Resolution of the gaps tried.
+
+    Returns
+    -------
+    length : int
+        The longest list found with a loss of exactly 0.0.
+    scores : ndarray of shape (length,)
+        Its scores, best first.
+    """
+    if even:
+        gaps = np.arange(16.0, 40.0, step)
+        best: tuple[int, NDArray[np.float64]] = (1, np.zeros(1))
+        for n in range(2, max_len + 1):
+            scores = -np.outer(gaps, np.arange(n))
+            labels = np.broadcast_to(np.arange(n - 1, -1, -1, dtype=np.float64), scores.shape)
+            zero = tfr_loss_per_list(labels, scores) == 0.0
+            if not zero.any():
+                break
+            best = (n, scores[int(np.argmax(zero))])
+        return best
+    s = np.zeros(1)
+    gaps = np.arange(5.0, 40.0, step)
+    while len(s) < max_len:
+        n = len(s) + 1
+        cand = np.concatenate([np.broadcast_to(s, (len(gaps), len(s))), (s[-1] - gaps)[:, None]], axis=1)
+        labels = np.broadcast_to(np.arange(n - 1, -1, -1, dtype=np.float64), cand.shape)
+        zero = tfr_loss_per_list(labels, cand) == 0.0
+        if not zero.any():
+            break
+        s = cand[int(np.argmax(zero))]
+    return len(s), s
+
+
+def train_scorer(
+    data: tuple[ArrayLike, ArrayLike, ArrayLike, ArrayLike],
+    *,
+    seed: int,
+    loss: Optional[Any] = None,
+    epochs: int = 10,
+    learning_rate: float = 0.01,
+    clipnorm: Optional[float] = None,
+    batch_size: int = 16,
+    **scorer_args: Any,
+) -> dict[str, Any]:
+    """Seed, build, train and measure one scorer: one arm of a multi-seed trial.
+
+    Calls :func:`companion.seed_everything` with `seed`, builds
+    :func:`companion.ranking.make_scorer` with `scorer_args`, trains it with
+    Adam on the training lists and measures it on the validation lists
+    (:doc:`/book/ranking/uniform_scores`).
+
+    Parameters
+    ----------
+    data : (X_train, y_train, X_val, y_val)
+        Lists as from :func:`companion.ranking.group_lists`.
+    seed : int
+        Seed of the initial weights, the batch order and the tie orders.
+    loss : Keras loss, optional
+        Default ``tfr.keras.losses.ListMLELoss()``.
+    epochs, learning_rate, clipnorm, batch_size
+        Training settings.
+    **scorer_args
+        Passed to :func:`companion.ranking.make_scorer`.
+
+    Returns
+    -------
+    dict
+        ``loss`` (reported per epoch, including any L2 penalty), ``listmle``
+        (tensorflow-ranking's ListMLE on the training lists after training,
+        without the penalty), ``ndcg`` and ``spread`` on validation lists,
+        ``scores`` (validation) and ``model``.
+    """
+    from companion import seed_everything
+
+    seed_everything(seed)
+    import tensorflow as tf
+    import tensorflow_ranking as tfr
+
+    from companion.ranking._keras import make_scorer
+    from companion.ranking._metrics import mean_ndcg, score_spread
+
+    X_tr, y_tr, X_va, y_va = (np.asarray(a, dtype=np.float32) for a in data)
+    model = make_scorer(**scorer_args)
+    opt = tf.keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
+    model.compile(optimizer=opt, loss=loss if loss is not None else tfr.keras.losses.ListMLELoss())
+    history = model.fit(X_tr, y_tr, epochs=epochs, batch_size=batch_size, verbose=0).history
+    scores = model.predict(X_va, verbose=0)
+    listmle = float(tfr.keras.losses.ListMLELoss()(y_tr, model.predict(X_tr, verbose=0)))
+    return {"loss": list(history["loss"]), "listmle": listmle, "ndcg": mean_ndcg(y_va, scores),
+            "spread": score_spread(y_va, scores), "scores": scores, "model": model}

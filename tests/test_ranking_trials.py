@@ -1,0 +1,110 @@
+"""Tests for companion.ranking._trials: the ranking chapters' harness."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from companion.ranking import chance_level, loss_floor, plackett_luce_nll
+from companion.ranking._trials import (
+    EPSILON_BEST_GAP,
+    PADDED_UNDERFLOW_SCORE,
+    ROUND_TO_ZERO_GAP,
+    UNDERFLOW_GAP,
+    listmle_numpy,
+    oracle_loss,
+    paired_grade,
+    shuffled_label_loss,
+    summarize,
+    uniform_score_gradient,
+)
+
+
+def test_derived_float32_limits() -> None:
+    assert UNDERFLOW_GAP == pytest.approx(87.3365, abs=1e-4)
+    assert PADDED_UNDERFLOW_SCORE == pytest.approx(64.3107, abs=1e-4)
+    assert ROUND_TO_ZERO_GAP == pytest.approx(16.6355, abs=1e-4)
+    assert EPSILON_BEST_GAP == pytest.approx(11.5129, abs=1e-4)
+    # float32: 1 + exp(-gap) rounds to 1 just past the limit, not just before it.
+    assert np.float32(1.0) + np.float32(math.exp(-(ROUND_TO_ZERO_GAP + 1e-3))) == np.float32(1.0)
+    assert np.float32(1.0) + np.float32(math.exp(-(ROUND_TO_ZERO_GAP - 1e-2))) > np.float32(1.0)
+
+
+def test_listmle_numpy_matches_the_reference_without_ties() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(30, 7)) * 3
+    labels = np.argsort(rng.random((30, 7)), axis=1).astype(float)
+    labels[:4, -2:] = -1.0  # padding
+    expected = np.mean([plackett_luce_nll(labels=y, scores=s) for y, s in zip(labels, scores)])
+    assert listmle_numpy(labels, scores) == pytest.approx(expected, rel=1e-12)
+
+
+def test_listmle_numpy_uniform_scores_give_the_chance_level() -> None:
+    labels = np.array([[2, 1, 1, 0, -1], [3, 0, 0, 0, 0]], dtype=float)
+    assert listmle_numpy(labels, np.zeros_like(labels), n_draws=3) == pytest.approx(chance_level(labels))
+
+
+def test_listmle_numpy_large_gaps_stay_finite() -> None:
+    assert listmle_numpy([[1, 0]], [[500.0, 0.0]]) == pytest.approx(math.exp(-500.0), rel=1e-9)
+    with pytest.raises(ValueError, match="same shape|shape"):
+        listmle_numpy([[1, 0]], [[1.0, 2.0, 3.0]])
+    with pytest.raises(ValueError, match="n_draws"):
+        listmle_numpy([[1, 0]], [[1.0, 2.0]], n_draws=0)
+
+
+def test_uniform_score_gradient_matches_finite_differences() -> None:
+    n = 10
+    grad = uniform_score_gradient(n)
+    labels = np.arange(n - 1, -1, -1, dtype=float)
+    h = 1e-6
+    for k in range(n):
+        e = np.zeros(n)
+        e[k] = h
+        numeric = (plackett_luce_nll(labels=labels, scores=e) - plackett_luce_nll(labels=labels, scores=-e)) / (2 * h)
+        assert grad[k] == pytest.approx(numeric, abs=1e-6)
+    assert grad.sum() == pytest.approx(0.0, abs=1e-12)
+    assert grad[0] == pytest.approx(1 / n - 1) and grad[-1] == pytest.approx(sum(1 / i for i in range(1, n + 1)) - 1)
+    with pytest.raises(ValueError, match="at least 2"):
+        uniform_score_gradient(1)
+
+
+def test_label_agnostic_scores_sit_above_chance() -> None:
+    rng = np.random.default_rng(1)
+    scores = rng.normal(size=(20, 6))
+    assert shuffled_label_loss(scores, n_draws=50) > math.log(math.factorial(6)) + 0.1
+    assert shuffled_label_loss(np.zeros((3, 6)), n_draws=5) == pytest.approx(math.log(math.factorial(6)))
+
+
+def test_oracle_loss_lies_between_floor_and_chance() -> None:
+    rng = np.random.default_rng(2)
+    utility = rng.normal(size=(40, 8))
+    labels = np.digitize(utility, [0.0, 0.8, 1.4]).astype(float)
+    loss, scale = oracle_loss(labels, utility, n_draws=5)
+    assert loss_floor(labels) < loss < chance_level(labels)
+    assert scale > 0
+    # The chosen scale is no worse than its neighbours.
+    for c in (scale / 1.5, scale * 1.5):
+        assert loss <= listmle_numpy(labels, c * utility, n_draws=5) + 1e-12
+
+
+def test_summarize_rounds_to_the_spread() -> None:
+    s = summarize([11.71, 11.93, 11.52, 11.80, 11.62])
+    assert s.text == "11.7 ± 0.2" and s.n == 5
+    assert summarize([0.5, 0.5]).text == "0.500 ± 0.000"
+    with pytest.raises(ValueError, match="at least 2"):
+        summarize([1.0])
+    with pytest.raises(ValueError, match="finite"):
+        summarize([1.0, float("nan")])
+
+
+def test_paired_grade() -> None:
+    base = [12.0, 12.1, 11.9, 12.2, 12.0]
+    assert paired_grade(base, [b - 1.0 for b in base])[0] == "helps"
+    assert paired_grade(base, [b + 1.0 for b in base])[0] == "harmful"
+    assert paired_grade(base, [12.05, 12.0, 12.0, 12.15, 12.05])[0] == "no effect"
+    assert paired_grade([0.9] * 5, [0.95] * 5, lower_is_better=False)[0] == "helps"
+    assert paired_grade(base, base)[0] == "no effect"
+    with pytest.raises(ValueError, match="one value per seed"):
+        paired_grade([1.0, 2.0], [1.0])
