@@ -53,6 +53,7 @@ def test_group_lists_truncates_with_a_warning() -> None:
         ([1, 1], [[1.0], [2.0]], [0, -1], {}, "negative labels"),
         ([1, 1], [[1.0], [2.0]], [0, 1], {"pad_label": 0}, "pad_label must be negative"),
         ([1, 1], [[1.0], [2.0]], [0, 1], {"list_size": 1}, "at least 2"),
+        ([1, 1], [[1.0], [2.0]], [0, 1], {"list_size": 2.5}, "whole number"),
         ([1, 2, 3], [[1.0], [2.0], [3.0]], [0, 1, 2], {}, "document or row id"),
         ([], np.zeros((0, 2)), [], {}, "empty"),
         ([[1, 1]], [[1.0], [2.0]], [0, 1], {}, "must be 1-D"),
@@ -61,6 +62,72 @@ def test_group_lists_truncates_with_a_warning() -> None:
 def test_group_lists_errors(qid, X, y, kwargs, match) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=match):
         group_lists(qid, X, y, **kwargs)
+
+
+def test_group_lists_refuses_nan_query_ids_naming_the_rows() -> None:
+    with pytest.raises(ValueError, match=r"query id is missing \(NaN\) in 2 rows: 1, 3"):
+        group_lists([1.0, np.nan, 1.0, np.nan], np.zeros((4, 1)), [1, 0, 0, 1])
+
+
+def test_group_lists_refuses_none_query_ids_naming_the_rows() -> None:
+    qid = np.array(["a", None, "a", "b", "b"], dtype=object)
+    with pytest.raises(ValueError, match=r"query id is missing \(None\) in 1 rows: 1"):
+        group_lists(qid, np.zeros((5, 1)), [1, 0, 0, 1, 0])
+    mixed = np.array(["a", 1, "a", 1], dtype=object)
+    with pytest.raises(ValueError, match="one comparable type"):
+        group_lists(mixed, np.zeros((4, 1)), [1, 0, 0, 1])
+
+
+def test_group_lists_accepts_string_query_ids() -> None:
+    _, y_l = group_lists(np.array(["b", "a", "b", "a"], dtype=object), np.zeros((4, 1)), [2, 1, 0, 3])
+    np.testing.assert_array_equal(y_l, [[2, 0], [1, 3]])
+
+
+@pytest.mark.parametrize("size", [2.5, 3.0, "4", True])
+def test_group_lists_refuses_a_list_size_that_is_not_a_whole_number(size) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="list_size must be a whole number"):
+        group_lists([1, 1, 2, 2], np.zeros((4, 1)), [1, 0, 1, 0], list_size=size)
+    _, y_l = group_lists([1, 1, 2, 2], np.zeros((4, 1)), [1, 0, 1, 0], list_size=np.int64(3))
+    assert y_l.shape == (2, 3)
+
+
+def test_group_lists_refuses_padding_that_would_not_fit_in_memory() -> None:
+    # One query of 199,000 documents and 2,000 of two: padded, 2,001 lists of 199,000 items.
+    qid = np.concatenate([np.zeros(199_000, dtype=np.int64), np.repeat(np.arange(1, 2001), 2)])
+    X = np.zeros((len(qid), 2), dtype=np.float32)
+    y = np.zeros(len(qid))
+    with pytest.raises(ValueError, match=r"4\.78 GB.*list_size=") as caught:
+        group_lists(qid, X, y)
+    assert "largest query has 199000 documents" in str(caught.value)
+    with pytest.warns(RankingDataWarning, match="truncates"):
+        X_l, _ = group_lists(qid, X, y, list_size=2)
+    assert X_l.shape == (2001, 2, 2)
+
+
+def test_group_lists_returns_query_ids_and_a_way_back_to_rows() -> None:
+    qid = [5, 9, 5, 5, 9]
+    X = np.arange(10, dtype=float).reshape(5, 2)
+    X_l, y_l, index = group_lists(qid, X, [3, 2, 1, 0, 4], return_index=True)
+    default = group_lists(qid, X, [3, 2, 1, 0, 4])
+    assert len(default) == 2  # the default return is unchanged
+    np.testing.assert_array_equal(X_l, default[0])
+    np.testing.assert_array_equal(index.qids, [5, 9])
+    np.testing.assert_array_equal(index.rows, [[0, 2, 3], [1, 4, -1]])
+    assert index.n_rows == 5
+    scores = X_l[..., 0] * 10  # a score per item, padding included
+    np.testing.assert_array_equal(index.ungroup(scores), X[:, 0] * 10)
+    np.testing.assert_array_equal(index.ungroup(scores[..., None]), X[:, 0] * 10)  # (n, size, 1)
+    with pytest.raises(ValueError, match="shape"):
+        index.ungroup(scores[:1])
+
+
+def test_group_lists_index_marks_truncated_rows_nan() -> None:
+    with pytest.warns(RankingDataWarning):
+        _, y_l, index = group_lists([1, 1, 1, 2, 2], np.zeros((5, 1)), [1, 2, 3, 0, 1], list_size=2,
+                                    return_index=True)
+    back = index.ungroup(y_l)
+    np.testing.assert_array_equal(back[[0, 1, 3, 4]], [1, 2, 0, 1])
+    assert np.isnan(back[2])
 
 
 # --- check_lists --------------------------------------------------------------
@@ -105,7 +172,16 @@ def test_check_lists_warnings(y_true, y_pred, match) -> None:  # type: ignore[no
 
 
 def test_check_lists_accepts_trailing_axis() -> None:
-    check_lists([[1, 0]], np.array([[[0.2], [0.1]]]))
+    # (n_lists, list_size, 1) is read as (n_lists, list_size): the same checks run on it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_lists([[1, 0]], np.array([[[0.2], [0.1]]])) is None
+    with pytest.warns(RankingDataWarning, match="returns -inf"):
+        check_lists([[1, 0]], np.array([[[100.0], [0.0]]]))
+    with pytest.raises(ValueError, match="diverged"):
+        check_lists([[1, 0]], np.array([[[np.nan], [0.0]]]))
+    with pytest.raises(ValueError, match="y_pred has shape"):
+        check_lists([[1, 0]], np.zeros((1, 2, 2)))
 
 
 # --- reference values ---------------------------------------------------------
@@ -299,6 +375,43 @@ def test_load_svmlight_ranking_errors(tmp_path: Path) -> None:
     no_qid.write_text("1 1:0.5\n0 1:0.2\n")
     with pytest.raises(ValueError, match="qid"):
         load_svmlight_ranking(no_qid)
+
+
+def test_load_svmlight_ranking_reads_unsorted_and_duplicated_indices(tmp_path: Path) -> None:
+    path = tmp_path / "letor.txt"
+    path.write_text(
+        "2 qid:10 3:1.5 1:0.5 # unsorted, as in some LETOR files\n"
+        "0 qid:10 1:0.1 2:0.2 1:0.7\n"  # index 1 twice: the last value wins
+        "1 qid:11 2:0.7\n"
+    )
+    with pytest.warns(RankingDataWarning, match=r"line 2.*last value"):
+        qid, X, y = load_svmlight_ranking(path)
+    np.testing.assert_array_equal(qid, [10, 10, 11])
+    np.testing.assert_array_equal(X, [[0.5, 0.0, 1.5], [0.7, 0.2, 0.0], [0.0, 0.7, 0.0]])
+    np.testing.assert_array_equal(y, [2, 0, 1])
+
+
+def test_load_svmlight_ranking_names_the_line_without_a_qid(tmp_path: Path) -> None:
+    path = tmp_path / "partial.txt"
+    path.write_text("2 qid:1 1:0.5\n# a comment line\n1 1:0.1 2:0.3\n0 qid:2 1:0.3\n")
+    with pytest.raises(ValueError, match=r"line 3 has no 'qid:'"):
+        load_svmlight_ranking(path)
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("1 qid:1 1:abc", "line 2.*1:abc"),
+        ("1 qid:x 1:0.5", "line 2.*qid:x"),
+        ("high qid:1 1:0.5", "line 2.*label"),
+        ("1 qid:1 7:0.5", "line 2.*feature index 7.*n_features=3"),
+    ],
+)
+def test_load_svmlight_ranking_names_the_bad_line(tmp_path: Path, line: str, match: str) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_text(f"1 qid:1 3:0.2 1:0.5\n{line}\n")
+    with pytest.raises(ValueError, match=match):
+        load_svmlight_ranking(path, n_features=3)
 
 
 # --- Keras helpers ------------------------------------------------------------

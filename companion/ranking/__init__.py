@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from companion.ranking._data import (
     OVERFLOW_GAP,
+    PADDED_BYTES_LIMIT,
     ZERO_LOSS_GAP,
+    ListIndex,
     RankingData,
     RankingDataWarning,
     check_lists,
@@ -51,8 +53,10 @@ __all__ = [
     "load_svmlight_ranking",
     "RankingData",
     "RankingDataWarning",
+    "ListIndex",
     "ZERO_LOSS_GAP",
     "OVERFLOW_GAP",
+    "PADDED_BYTES_LIMIT",
 ]
 
 

@@ -7,8 +7,9 @@ Defined in :doc:`/book/ranking/zero_loss` (grouping and checks) and
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Optional, Sequence, Union
+from typing import Any, Literal, NamedTuple, Optional, Sequence, Union, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -16,12 +17,14 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "RankingData",
     "RankingDataWarning",
+    "ListIndex",
     "group_lists",
     "check_lists",
     "make_ranking_data",
     "load_svmlight_ranking",
     "ZERO_LOSS_GAP",
     "OVERFLOW_GAP",
+    "PADDED_BYTES_LIMIT",
 ]
 
 #: From this score gap on, float32 rounds ``1 + exp(-gap)`` to 1 (``24 ln 2`` is
@@ -32,6 +35,11 @@ ZERO_LOSS_GAP = 17.0
 #: exp(-88.7) is the smallest normal float32: past this gap tensorflow-ranking's
 #: ``log(sum(exp(s - max)))`` takes the log of 0 and returns -inf (NaN gradients).
 OVERFLOW_GAP = 88.0
+#: Default `max_bytes` of :func:`group_lists`: padded arrays larger than 1 GB
+#: are refused. Every list is padded to the longest query, so one query of
+#: 199,000 documents among 2,000 short ones already needs 4.8 GB; pass a
+#: `list_size` (longer queries are truncated) or ``max_bytes=None``.
+PADDED_BYTES_LIMIT = 1_000_000_000
 
 
 class RankingDataWarning(UserWarning):
@@ -64,6 +72,96 @@ class RankingData(NamedTuple):
     feature_names: list[str]
 
 
+@dataclass(frozen=True)
+class ListIndex:
+    """Where the items of grouped lists came from: the way back to rows.
+
+    Returned by ``group_lists(..., return_index=True)``, so that scores a
+    model gives to lists can be written out next to the input rows.
+
+    Attributes
+    ----------
+    qids : ndarray of shape (n_lists,)
+        The query id of each list, in the order of the lists.
+    rows : ndarray of shape (n_lists, list_size), int64
+        The input row of each item; ``-1`` for padding.
+    n_rows : int
+        Number of input rows.
+
+    Examples
+    --------
+    >>> X_l, y_l, index = group_lists([7, 7, 3, 7], [[1.0], [2.0], [3.0], [4.0]], [2, 0, 1, 1],
+    ...                               return_index=True)
+    >>> index.qids
+    array([7, 3])
+    >>> index.ungroup(X_l[..., 0] * 10)   # one score per input row, in row order
+    array([10., 20., 30., 40.])
+    """
+
+    qids: NDArray[Any]
+    rows: NDArray[np.int64]
+    n_rows: int
+
+    def ungroup(self, scores: ArrayLike) -> NDArray[np.float64]:
+        """Scores of the lists, back in the order of the input rows.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_lists, list_size) or (n_lists, list_size, 1)
+            One score per item, as a model returns them for the grouped lists.
+
+        Returns
+        -------
+        ndarray of shape (n_rows,)
+            The score of each input row; NaN for rows that were dropped
+            because their query was longer than `list_size`.
+
+        Raises
+        ------
+        ValueError
+            If `scores` does not have the shape of the grouped lists.
+        """
+        s = np.asarray(scores, dtype=np.float64)
+        if s.ndim == 3 and s.shape[-1] == 1:
+            s = s[..., 0]
+        if s.shape != self.rows.shape:
+            raise ValueError(
+                f"scores have shape {s.shape}, but the grouped lists have shape {self.rows.shape}: "
+                "pass the model's scores for the lists that group_lists returned, in the same order."
+            )
+        out = np.full(self.n_rows, np.nan)
+        filled = self.rows >= 0
+        out[self.rows[filled]] = s[filled]
+        return out
+
+
+def _missing_qid_rows(q: NDArray[Any]) -> tuple[NDArray[np.intp], str]:
+    """Rows whose query id is missing (NaN, or None in an object array)."""
+    if q.dtype.kind == "f":
+        return np.flatnonzero(np.isnan(q)), "NaN"
+    if q.dtype.kind == "O":
+        none = np.array([v is None for v in q], dtype=bool)
+        if none.any():
+            return np.flatnonzero(none), "None"
+        nan = np.array([isinstance(v, float) and v != v for v in q], dtype=bool)
+        return np.flatnonzero(nan), "NaN"
+    return np.flatnonzero(np.zeros(len(q), dtype=bool)), ""
+
+
+@overload
+def group_lists(
+    qid: ArrayLike, X: ArrayLike, y: ArrayLike, *, list_size: Optional[int] = ..., pad_label: float = ...,
+    max_bytes: Optional[float] = ..., return_index: Literal[False] = ...,
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]: ...
+
+
+@overload
+def group_lists(
+    qid: ArrayLike, X: ArrayLike, y: ArrayLike, *, list_size: Optional[int] = ..., pad_label: float = ...,
+    max_bytes: Optional[float] = ..., return_index: Literal[True],
+) -> tuple[NDArray[np.float32], NDArray[np.float32], ListIndex]: ...
+
+
 def group_lists(
     qid: ArrayLike,
     X: ArrayLike,
@@ -71,7 +169,10 @@ def group_lists(
     *,
     list_size: Optional[int] = None,
     pad_label: float = -1.0,
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    max_bytes: Optional[float] = PADDED_BYTES_LIMIT,
+    return_index: bool = False,
+) -> Union[tuple[NDArray[np.float32], NDArray[np.float32]],
+           tuple[NDArray[np.float32], NDArray[np.float32], ListIndex]]:
     """Group rows into lists, one list per query, padded to a common size.
 
     A listwise loss compares the documents *of one query* with each other, so
@@ -82,19 +183,28 @@ def group_lists(
     Parameters
     ----------
     qid : array-like of shape (n_rows,)
-        Query id of each row. Rows of one query need not be adjacent; within a
-        query, rows keep their input order.
+        Query id of each row: numbers or strings, none missing. Rows of one
+        query need not be adjacent; within a query, rows keep their input
+        order.
     X : array-like of shape (n_rows, n_features)
         Features.
     y : array-like of shape (n_rows,)
         Relevance labels, ``>= 0``.
     list_size : int, optional
-        Items per list. Longer queries are truncated (a warning says how
-        many items were dropped); shorter ones padded. Defaults to the size of
-        the largest query.
+        Items per list, a whole number ``>= 2``. Longer queries are truncated
+        (a warning says how many items were dropped); shorter ones padded.
+        Defaults to the size of the largest query.
     pad_label : float, default=-1.0
         The label of padded items. It must be negative: losses and metrics
         treat items with a label below 0 as padding.
+    max_bytes : float or None, default=PADDED_BYTES_LIMIT
+        Refuse to build padded arrays larger than this (1 GB by default):
+        one very long query pads every other list to its length. ``None``
+        builds them whatever their size.
+    return_index : bool, default=False
+        Also return a :class:`ListIndex`: the query id of each list and the
+        input row of each item, with :meth:`ListIndex.ungroup` to put scores
+        back in row order.
 
     Returns
     -------
@@ -103,14 +213,18 @@ def group_lists(
     y_lists : ndarray of shape (n_lists, list_size), float32
         Labels; padded items hold `pad_label`. Lists are in order of first
         appearance of their query.
+    index : ListIndex
+        Only with ``return_index=True``.
 
     Raises
     ------
     ValueError
         For mismatched lengths, a `X` that is not 2-D, NaN or infinite values,
         negative labels, a `pad_label` that is not negative, a `list_size`
-        below 2, or query ids that each occur once (a document or row id
-        passed as `qid`).
+        that is not a whole number of at least 2, missing query ids (NaN or
+        None: the message names the rows), query ids of mixed types, query
+        ids that each occur once (a document or row id passed as `qid`), or
+        padded arrays above `max_bytes`.
 
     Examples
     --------
@@ -137,6 +251,13 @@ def group_lists(
         )
     if len(q) == 0:
         raise ValueError("no rows to group: qid, X and y are empty.")
+    missing, kind = _missing_qid_rows(q)
+    if len(missing):
+        shown = ", ".join(str(int(i)) for i in missing[:10]) + (", ..." if len(missing) > 10 else "")
+        raise ValueError(
+            f"query id is missing ({kind}) in {len(missing)} rows: {shown}. Rows without a query cannot "
+            "be put in a list: drop them, or fill in their query id."
+        )
     if not np.isfinite(Xa).all():
         bad = np.argwhere(~np.isfinite(Xa))[0]
         raise ValueError(
@@ -152,16 +273,29 @@ def group_lists(
         )
     if pad_label >= 0:
         raise ValueError(f"pad_label must be negative (padding), got {pad_label}.")
-    if list_size is not None and list_size < 2:
-        raise ValueError(
-            f"list_size must be at least 2, got {list_size}: a ranking loss needs at least two "
-            "documents per list to compare."
-        )
+    if list_size is not None:
+        if isinstance(list_size, (bool, np.bool_)) or not isinstance(list_size, (int, np.integer)):
+            raise ValueError(
+                f"list_size must be a whole number (an int) of items per list, got {list_size!r}."
+            )
+        if list_size < 2:
+            raise ValueError(
+                f"list_size must be at least 2, got {list_size}: a ranking loss needs at least two "
+                "documents per list to compare."
+            )
 
-    uniq, first, inverse = np.unique(q, return_index=True, return_inverse=True)
+    try:
+        uniq, first, inverse = np.unique(q, return_index=True, return_inverse=True)
+    except TypeError as exc:
+        kinds = sorted({type(v).__name__ for v in q})
+        raise ValueError(
+            f"query ids must be of one comparable type (all numbers or all strings); got {', '.join(kinds)}. "
+            "Convert them, for example with qid.astype(str)."
+        ) from exc
     # Number the queries by first appearance, then sort rows stably by that number.
+    by_appearance = np.argsort(first, kind="stable")
     rank_of = np.empty(len(uniq), dtype=np.int64)
-    rank_of[np.argsort(first, kind="stable")] = np.arange(len(uniq))
+    rank_of[by_appearance] = np.arange(len(uniq))
     group = rank_of[inverse.reshape(-1)]
     order = np.argsort(group, kind="stable")
     group = group[order]
@@ -175,6 +309,16 @@ def group_lists(
             "id: pass the id of the query each row belongs to."
         )
     size = int(counts.max()) if list_size is None else int(list_size)
+    n_bytes = 4.0 * len(uniq) * size * (Xa.shape[1] + 1)
+    if max_bytes is not None and n_bytes > max_bytes:
+        suggestion = max(2, int(np.ceil(np.percentile(counts, 99))))
+        raise ValueError(
+            f"padding {len(uniq)} lists to {size} items would build arrays of {n_bytes / 1e9:.3g} GB "
+            f"(float32 X_lists and y_lists), above max_bytes={max_bytes:.3g}: the largest query has "
+            f"{int(counts.max())} documents, the median one {int(np.median(counts))}. Pass "
+            f"list_size={suggestion} (99% of the queries fit; longer ones are truncated), split the "
+            "longest queries, or pass max_bytes=None to build the arrays anyway."
+        )
     keep = position < size
     dropped = int((~keep).sum())
     if dropped:
@@ -189,7 +333,11 @@ def group_lists(
     rows = order[keep]
     X_lists[group[keep], position[keep]] = Xa[rows]
     y_lists[group[keep], position[keep]] = ya[rows]
-    return X_lists, y_lists
+    if not return_index:
+        return X_lists, y_lists
+    row_of = np.full((len(uniq), size), -1, dtype=np.int64)
+    row_of[group[keep], position[keep]] = rows
+    return X_lists, y_lists, ListIndex(uniq[by_appearance], row_of, len(q))
 
 
 def check_lists(y_true: ArrayLike, y_pred: Optional[ArrayLike] = None) -> None:
@@ -451,14 +599,132 @@ def load_svmlight_ranking(
     FileNotFoundError
         If `path` does not exist.
     ValueError
-        If the file has no ``qid:`` field.
+        If the file has no ``qid:`` field, or a line without one, or a line
+        that cannot be read (a label, query id or ``index:value`` pair that is
+        not a number, a feature index beyond `n_features`); the message names
+        the line.
+
+    Warns
+    -----
+    RankingDataWarning
+        When a line gives the same feature index twice: the last value on the
+        line wins, as if the pairs were assignments read from left to right.
+        The warning names the first such line.
+
+    Notes
+    -----
+    scikit-learn's fast parser (:func:`sklearn.datasets.load_svmlight_file`)
+    reads well-formed files. It refuses feature indices that are unsorted or
+    repeated within a line, which real LETOR files have, and names no line
+    when it fails; such files are read again line by line, which is slower
+    but accepts unsorted indices, resolves repeated ones as above, and names
+    the line of any error. Indices are one-based unless the file uses index
+    0 (as scikit-learn decides).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+    ...     _ = f.write("2 qid:1 2:0.5 1:0.1\\n0 qid:1 1:0.3\\n")
+    >>> qid, X, y = load_svmlight_ranking(f.name)
+    >>> X
+    array([[0.1, 0.5],
+           [0.3, 0. ]])
+    >>> os.remove(f.name)
     """
     from sklearn.datasets import load_svmlight_file
 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no such ranking file: {p}")
-    X, y, qid = load_svmlight_file(str(p), n_features=n_features, query_id=True)
+    try:
+        X, y, qid = load_svmlight_file(str(p), n_features=n_features, query_id=True)
+    except ValueError:
+        return _parse_svmlight(p, n_features)
     if len(qid) != len(y):
-        raise ValueError(f"{p} has no 'qid:' fields; a ranking file needs the query id of every row.")
+        return _parse_svmlight(p, n_features)
     return qid.astype(np.int64), np.asarray(X.todense()), y.astype(np.float64)
+
+
+def _parse_svmlight(
+    p: Path, n_features: Optional[int]
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Line-by-line SVMlight reader: unsorted and repeated indices, errors with line numbers."""
+    labels: list[float] = []
+    qids: list[int] = []
+    rows: list[dict[int, float]] = []
+    no_qid: list[int] = []
+    repeated: list[int] = []
+    with p.open() as handle:
+        for number, raw in enumerate(handle, start=1):
+            tokens = raw.split("#", 1)[0].split()
+            if not tokens:
+                continue
+            where = f"{p}, line {number}"
+            try:
+                labels.append(float(tokens[0]))
+            except ValueError:
+                raise ValueError(f"{where}: the label {tokens[0]!r} is not a number.") from None
+            values: dict[int, float] = {}
+            qid: Optional[int] = None
+            for token in tokens[1:]:
+                key, sep, value = token.partition(":")
+                if not sep:
+                    raise ValueError(f"{where}: {token!r} is not an index:value pair.")
+                if key == "qid":
+                    try:
+                        qid = int(value)
+                    except ValueError:
+                        raise ValueError(f"{where}: {token!r} is not a whole-number query id.") from None
+                    continue
+                try:
+                    index, number_value = int(key), float(value)
+                except ValueError:
+                    raise ValueError(f"{where}: {token!r} is not a feature index:value pair.") from None
+                if index < 0:
+                    raise ValueError(f"{where}: feature index {index} is negative.")
+                if index in values and (not repeated or repeated[-1] != number):
+                    repeated.append(number)
+                values[index] = number_value  # a repeated index: the last value wins
+            if qid is None:
+                no_qid.append(number)
+                qid = -1
+            qids.append(qid)
+            rows.append(values)
+    if not rows:
+        raise ValueError(f"{p} holds no data lines.")
+    if len(no_qid) == len(rows):
+        raise ValueError(f"{p} has no 'qid:' fields; a ranking file needs the query id of every row.")
+    if no_qid:
+        raise ValueError(
+            f"{p}, line {no_qid[0]} has no 'qid:' field ({len(no_qid)} of {len(rows)} data lines have none); "
+            "a ranking file needs the query id of every row."
+        )
+    used = [index for values in rows for index in values]
+    offset = 0 if used and min(used) == 0 else 1  # zero-based only if index 0 occurs
+    width = max(used, default=offset) + 1 - offset
+    if n_features is not None:
+        if width > n_features:
+            for number, values in zip(_data_line_numbers(p), rows):
+                if values and max(values) + 1 - offset > n_features:
+                    raise ValueError(
+                        f"{p}, line {number}: feature index {max(values)} is beyond n_features={n_features}."
+                    )
+        width = n_features
+    if repeated:
+        warnings.warn(
+            f"{p}, line {repeated[0]} (and {len(repeated) - 1} other lines) repeats a feature index; "
+            "the last value on the line is used.",
+            RankingDataWarning,
+            stacklevel=3,
+        )
+    X = np.zeros((len(rows), width))
+    for i, values in enumerate(rows):
+        for index, value in values.items():
+            X[i, index - offset] = value
+    return np.asarray(qids, dtype=np.int64), X, np.asarray(labels, dtype=np.float64)
+
+
+def _data_line_numbers(p: Path) -> list[int]:
+    with p.open() as handle:
+        return [n for n, raw in enumerate(handle, start=1) if raw.split("#", 1)[0].strip()]
