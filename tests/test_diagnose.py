@@ -21,6 +21,20 @@ from companion.diagnose import (
 from companion.ranking import ListMLELoss
 from companion.rbm import RBM, load_split
 
+# --- the package ---------------------------------------------------------------
+
+
+def test_help_and_dir_list_the_lazily_loaded_names() -> None:
+    import pydoc
+
+    import companion.diagnose as diagnose
+
+    assert {"LossDoctor", "UNIFORM_TOLERANCE", "PATIENCE"} <= set(dir(diagnose))
+    assert set(diagnose.__all__) <= set(dir(diagnose))
+    text = pydoc.render_doc(diagnose, renderer=pydoc.plaintext)
+    assert "class LossDoctor" in text and "UNIFORM_TOLERANCE =" in text
+
+
 # --- Finding ------------------------------------------------------------------
 
 

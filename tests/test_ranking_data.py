@@ -24,6 +24,24 @@ from companion.ranking import (
     single_feature_ndcg,
 )
 
+# --- the package ---------------------------------------------------------------
+
+
+def test_help_and_dir_list_the_lazily_loaded_names() -> None:
+    import pydoc
+
+    import companion.ranking as ranking
+
+    lazy = ("ListMLELoss", "listmle_per_list", "make_scorer", "dead_units")
+    assert set(lazy) <= set(dir(ranking))
+    assert set(ranking.__all__) <= set(dir(ranking))
+    text = pydoc.render_doc(ranking, renderer=pydoc.plaintext)
+    for name in lazy:
+        assert f"{name}(" in text or f"class {name}" in text, name
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        ranking.nothing  # noqa: B018
+
+
 # --- group_lists --------------------------------------------------------------
 
 

@@ -6,6 +6,12 @@ it loads TensorFlow), :func:`diagnose_rbm` reads a fitted RBM, and
 :class:`Finding` objects that name the cause, the evidence, the fix and the
 chapter. This package imports :mod:`companion.ranking` and
 :mod:`companion.rbm`; they never import it.
+
+:class:`LossDoctor` and its thresholds (``UNIFORM_TOLERANCE``,
+``SPREAD_TOLERANCE``, ``SEPARATION_GAP``, ``OVERFLOW_WARN_GAP``, ``PATIENCE``,
+``DIVERGE_RISE``) load TensorFlow the first time they are used; ``dir()`` and
+``help()`` list them with the others (``help()`` therefore imports
+TensorFlow).
 """
 
 from __future__ import annotations
@@ -70,6 +76,10 @@ __all__ = [
     "PATIENCE",
     "DIVERGE_RISE",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str) -> Any:

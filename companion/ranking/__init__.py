@@ -1,7 +1,13 @@
 """Part I of the book: ListMLE failures, their diagnosis and their fixes.
 
-NumPy-only helpers import at once; :class:`ListMLELoss` loads TensorFlow the
-first time it is used.
+NumPy-only helpers import at once. Four names load TensorFlow the first time
+they are used: :class:`ListMLELoss` and :func:`listmle_per_list` (the exact
+loss), :func:`make_scorer` and :func:`dead_units` (Keras helpers). They are
+listed by ``dir()`` and ``help()`` like the others (``help()`` therefore
+imports TensorFlow).
+
+Every function that takes labels and scores takes the labels first, as Keras
+losses take ``(y_true, y_pred)``.
 """
 
 from __future__ import annotations
@@ -58,6 +64,10 @@ __all__ = [
     "OVERFLOW_GAP",
     "PADDED_BYTES_LIMIT",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str) -> Any:
