@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -47,6 +49,41 @@ def test_finding_text_and_html() -> None:
     assert html.startswith("<table>") and "score-overflow</b> (fatal)" in html
     assert findings_table([]) == "<p>No findings.</p>"
     assert "&lt;" in findings_table([Finding.of("diverging", note="<b>")])  # escaped
+
+
+def test_finding_is_hashable() -> None:
+    a = Finding.of("score-overflow", epoch=2, largest_gap=123.456, shape=(4, 1), values=[1.0, 2.0])
+    b = Finding.of("score-overflow", epoch=2, largest_gap=123.456, shape=(4, 1), values=[1.0, 2.0])
+    c = Finding.of("score-overflow", epoch=3, largest_gap=123.456, shape=(4, 1), values=[1.0, 2.0])
+    assert a == b and hash(a) == hash(b) and a != c
+    assert len({a, b, c}) == 2
+    assert hash(Finding.of("diverging", curve=np.array([1.0, 2.0]))) == hash(
+        Finding.of("diverging", curve=np.array([1.0, 2.0])))
+
+
+def test_finding_links_to_the_rendered_chapter() -> None:
+    from companion.diagnose import BOOK_URL
+
+    f = Finding.of("single-item-lists", list_size=1)
+    assert f.chapter == "ranking/zero_loss"  # the document name, as before
+    assert f.url == BOOK_URL + "book/ranking/zero_loss.html"
+    assert f'<a href="{f.url}">ranking/zero_loss</a>' in findings_table([f])
+    assert Finding("custom").url == ""  # no chapter, no link
+
+
+def test_book_url_is_the_repositorys_pages_site_and_every_chapter_exists() -> None:
+    import re
+    from pathlib import Path
+
+    from companion.diagnose import BOOK_URL
+
+    root = Path(__file__).resolve().parents[1]
+    owner, name = re.search(r"url: https://github.com/([^/\s]+)/([^/\s]+)",
+                            (root / "_config.yml").read_text()).groups()
+    assert BOOK_URL == f"https://{owner}.github.io/{name}/"
+    toc = (root / "_toc.yml").read_text()
+    for cause, info in CAUSES.items():
+        assert f"file: book/{info['chapter']}\n" in toc, cause
 
 
 def test_every_cause_has_fix_and_chapter() -> None:
@@ -112,6 +149,20 @@ def test_diagnose_rbm_is_silent_on_healthy_runs(seed: int) -> None:
     for case in ("healthy digits", "healthy wine"):
         model, X = rbm_case(case, seed)
         assert diagnose_rbm(model, X) == []
+
+
+def test_diagnose_rbm_says_when_it_cannot_judge() -> None:
+    from sklearn.neural_network import BernoulliRBM
+
+    from companion.diagnose import DiagnosisWarning
+
+    X = load_split("digits")[0][:200]
+    model = BernoulliRBM(n_components=8, n_iter=2, random_state=0).fit(X)
+    with pytest.warns(DiagnosisWarning, match="cannot judge the learning rate.*diagnose_rbm\\(rbm, X\\)"):
+        assert diagnose_rbm(model) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert diagnose_rbm(model, X) == []  # with the data it can judge, and finds nothing
 
 
 def test_diagnose_rbm_requires_a_fitted_model() -> None:

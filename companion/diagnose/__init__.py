@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from companion.diagnose._cases import RANKING_CASES, RBM_CASES, RankingCase, ranking_case, rbm_case
-from companion.diagnose._findings import CAUSES, Finding, TrainingFailure, findings_table
+from companion.diagnose._findings import BOOK_URL, CAUSES, DiagnosisWarning, Finding, TrainingFailure, findings_table
 from companion.diagnose._static import (
     DEAD_ALARM,
     GAUSSIAN_MEAN_LIMIT,
@@ -51,7 +51,9 @@ _LAZY = ("LossDoctor", "UNIFORM_TOLERANCE", "SPREAD_TOLERANCE", "SEPARATION_GAP"
 __all__ = [
     "Finding",
     "TrainingFailure",
+    "DiagnosisWarning",
     "CAUSES",
+    "BOOK_URL",
     "findings_table",
     "LossDoctor",
     "diagnose_rbm",

@@ -9,7 +9,15 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-__all__ = ["Finding", "TrainingFailure", "CAUSES", "findings_table"]
+import numpy as np
+
+__all__ = ["Finding", "TrainingFailure", "DiagnosisWarning", "CAUSES", "BOOK_URL", "findings_table"]
+
+#: Where the book is published: the GitHub Pages site of the repository named
+#: in ``_config.yml`` (``repository: url``). A finding's :attr:`Finding.url`
+#: is this address, ``book/``, its chapter and ``.html``, the path at which
+#: Jupyter Book renders a chapter.
+BOOK_URL = "https://training-failures.github.io/training-failures-book/"
 
 #: Every cause the doctor can name: its fix, the chapter that explains it, and
 #: whether it is fatal (training cannot succeed until it is fixed).
@@ -64,6 +72,26 @@ CAUSES: dict[str, dict[str, Any]] = {
         "chapter": "rbm/monitoring",
         "fatal": False,
     },
+    "single-document-queries": {
+        "fix": "Drop the queries with a single document: a list of one item adds 0 to the loss and teaches "
+               "nothing. If there are many, check that the query ids group the right rows.",
+        "chapter": "ranking/zero_loss",
+        "fatal": False,
+    },
+    "tied-lists": {
+        "fix": "Drop the lists whose labels are all equal: they hold no pair to rank, only add ties to the loss "
+               "and raise its floor by log(n!) each. If every list is tied, the labels carry no order at all: "
+               "check how they were made.",
+        "chapter": "ranking/uniform_scores",
+        "fatal": False,
+    },
+    "leaked-feature": {
+        "fix": "Find out how the feature is computed: one feature that alone ranks every list perfectly is "
+               "almost always derived from the label (a leak), and a model trained on it fails on new data. "
+               "Remove it unless it is really known before the ranking is needed.",
+        "chapter": "ranking/zero_loss",
+        "fatal": False,
+    },
 }
 
 
@@ -81,9 +109,16 @@ class Finding:
         One sentence: what to change.
     chapter : str
         The book chapter that explains the cause (a document name such as
-        ``"ranking/zero_loss"``).
+        ``"ranking/zero_loss"``); :attr:`url` links to its rendered page.
     fatal : bool
         Whether training cannot succeed until the cause is fixed.
+
+    Notes
+    -----
+    Findings are immutable and hashable, so they can be collected in a set
+    or used as dictionary keys: two findings are equal when their cause,
+    evidence (compared by value, arrays included), fix, chapter and severity
+    are.
 
     Examples
     --------
@@ -92,6 +127,8 @@ class Finding:
     single-item-lists: list_size=1
       fix: Group the rows of each query into one list: companion.ranking.group_lists(qid, X, y).
       see: ranking/zero_loss
+    >>> f.url
+    'https://training-failures.github.io/training-failures-book/book/ranking/zero_loss.html'
     """
 
     cause: str
@@ -114,6 +151,22 @@ class Finding:
         info = CAUSES[cause]
         return cls(cause, dict(evidence), info["fix"], info["chapter"], info["fatal"])
 
+    @property
+    def url(self) -> str:
+        """The address of the chapter's rendered page (``""`` if there is no chapter)."""
+        return f"{BOOK_URL}book/{self.chapter}.html" if self.chapter else ""
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.cause, _frozen(self.evidence), self.fix, self.chapter, self.fatal)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Finding):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
     def _evidence_text(self) -> str:
         return ", ".join(f"{key}={_fmt(value)}" for key, value in self.evidence.items())
 
@@ -122,6 +175,25 @@ class Finding:
 
     def _repr_html_(self) -> str:
         return findings_table([self])
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for evidence values: containers and arrays by value."""
+    if isinstance(value, dict):
+        return tuple(sorted(((str(k), _frozen(v)) for k, v in value.items()), key=lambda kv: kv[0]))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(_frozen(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return ("ndarray", value.shape, tuple(_frozen(v) for v in value.ravel().tolist()))
+    if isinstance(value, np.generic):
+        return value.item()
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 
 def _fmt(value: Any) -> str:
@@ -140,18 +212,29 @@ def findings_table(findings: Iterable[Finding]) -> str:
     Returns
     -------
     str
-        ``<table>`` markup with one row per finding; "no findings" if empty.
+        ``<table>`` markup with one row per finding, the chapter linked to
+        its page in the book; "no findings" if empty.
     """
     rows = [
         "<tr><td><b>{}</b>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
             html.escape(f.cause), " (fatal)" if f.fatal else "", html.escape(f._evidence_text()),
-            html.escape(f.fix), html.escape(f.chapter))
+            html.escape(f.fix), _chapter_link(f))
         for f in findings
     ]
     if not rows:
         return "<p>No findings.</p>"
     head = "<tr><th>cause</th><th>evidence</th><th>fix</th><th>chapter</th></tr>"
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _chapter_link(f: Finding) -> str:
+    if not f.url:
+        return html.escape(f.chapter)
+    return f'<a href="{html.escape(f.url)}">{html.escape(f.chapter)}</a>'
+
+
+class DiagnosisWarning(UserWarning):
+    """The doctor could not judge something, so an empty result does not mean healthy."""
 
 
 class TrainingFailure(RuntimeError):

@@ -10,7 +10,9 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from companion.diagnose._findings import Finding
+import warnings
+
+from companion.diagnose._findings import DiagnosisWarning, Finding
 
 __all__ = [
     "diagnose_inputs",
@@ -149,6 +151,14 @@ def diagnose_rbm(rbm: Any, X: Optional[ArrayLike] = None) -> list[Finding]:
     ------
     ValueError
         If `rbm` is not fitted.
+
+    Warns
+    -----
+    DiagnosisWarning
+        When the learning rate cannot be judged: a model without history
+        (scikit-learn's ``BernoulliRBM``) and no `X`, and weights that do not
+        show unscaled data. An empty list then means "not judged", not
+        "healthy"; pass the training data.
     """
     if not hasattr(rbm, "components_"):
         raise ValueError("the RBM is not fitted; call fit() first.")
@@ -173,6 +183,15 @@ def diagnose_rbm(rbm: Any, X: Optional[ArrayLike] = None) -> list[Finding]:
             dead = float(np.mean(mean_h < 0.01)) + float(np.mean(mean_h > 0.99))
             if dead >= DEAD_ALARM:
                 findings.append(Finding.of("learning-rate-too-high", dead_or_saturated_fraction=dead))
+        elif X is None and scaled:
+            warnings.warn(
+                f"diagnose_rbm cannot judge the learning rate of this {type(rbm).__name__}: it keeps no "
+                "training history, and without the data the dead hidden units cannot be counted. Its "
+                "weights show no unscaled data, which is all that was checked. Pass the training data: "
+                "diagnose_rbm(rbm, X).",
+                DiagnosisWarning,
+                stacklevel=2,
+            )
         return findings
     errors = np.asarray(history["reconstruction_error"])
     progress = float((errors[0] - errors[-1]) / errors[0]) if errors[0] > 0 else 0.0
