@@ -720,8 +720,8 @@ def _parse_svmlight(
         )
     X = np.zeros((len(rows), width))
     for i, values in enumerate(rows):
-        for index, value in values.items():
-            X[i, index - offset] = value
+        for index, entry in values.items():
+            X[i, index - offset] = entry
     return np.asarray(qids, dtype=np.int64), X, np.asarray(labels, dtype=np.float64)
 
 
