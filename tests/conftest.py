@@ -10,8 +10,18 @@ import os
 import sys
 from pathlib import Path
 
+from hypothesis import settings
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 # Let the tests import their helper modules (notebook_guard) by name.
 sys.path.insert(0, str(Path(__file__).parent))
+
+# One hypothesis profile for the whole session: a fixed number of examples,
+# derandomised (the same examples on every run and machine), no deadline (a
+# first TensorFlow call can take seconds). HYPOTHESIS_PROFILE=dev explores
+# more, with fresh random examples, when hunting for a bug.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)
+settings.register_profile("dev", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

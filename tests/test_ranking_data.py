@@ -42,6 +42,13 @@ def test_help_and_dir_list_the_lazily_loaded_names() -> None:
         ranking.nothing  # noqa: B018
 
 
+def test_hypothesis_profile_is_session_wide() -> None:
+    from hypothesis import settings
+
+    # tests/conftest.py loads it for every test module, not one module for all.
+    assert settings().derandomize and settings().deadline is None and settings().max_examples >= 60
+
+
 # --- group_lists --------------------------------------------------------------
 
 

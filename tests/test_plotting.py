@@ -1,0 +1,95 @@
+"""companion.plotting: the book's figures, drawn off-screen (Agg)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")  # this test process only; notebook kernels keep their own backend
+
+import matplotlib.colors as mcolors  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+
+from companion.plotting import COLORS, filter_grid, new_figure, plot_curves, plot_histograms  # noqa: E402
+
+
+@pytest.fixture
+def ax() -> Iterator[Any]:
+    fig, axes = new_figure()
+    yield axes
+    plt.close(fig)
+
+
+def _same_colour(a: Any, b: str) -> bool:
+    return bool(mcolors.to_hex(a) == mcolors.to_hex(b))
+
+
+def test_new_figure_sizes() -> None:
+    fig, ax = new_figure()
+    assert tuple(fig.get_size_inches()) == (6.4, 3.6) and hasattr(ax, "plot")
+    plt.close(fig)
+    fig, axes = new_figure(3, width=4.0, height=2.0)
+    assert len(axes) == 3 and tuple(fig.get_size_inches()) == (12.0, 2.0)
+    plt.close(fig)
+
+
+def test_plot_curves_colours_roles_and_draws_reference_lines(ax: Any) -> None:
+    result = plot_curves(ax, {"tfr": ([3.0, 2.0, 1.0], "failing"), "ours": ([3.0, 1.0, 0.5], "fixed"),
+                              "plain": [1.0, 1.0, 1.0]},
+                         references={"chance log(n!)": 2.5, "floor": 0.2, "other": 1.5},
+                         title="A title", logy=True)
+    assert result is None  # a cell ending with it stores no text output
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert _same_colour(lines["tfr"].get_color(), COLORS["failing"])
+    assert _same_colour(lines["ours"].get_color(), COLORS["fixed"])
+    assert _same_colour(lines["plain"].get_color(), COLORS["other"])
+    np.testing.assert_array_equal(lines["tfr"].get_xdata(), [1, 2, 3])  # epochs from 1
+    assert lines["chance log(n!)"].get_linestyle() == "--"
+    assert _same_colour(lines["chance log(n!)"].get_color(), COLORS["chance"])
+    assert lines["floor"].get_linestyle() == ":" and _same_colour(lines["floor"].get_color(), COLORS["floor"])
+    assert lines["other"].get_linestyle() == "-."
+    assert ax.get_title() == "A title" and ax.get_yscale() == "log" and ax.get_xscale() == "linear"
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss"
+    assert ax.get_legend() is not None
+
+
+def test_plot_curves_marks_non_finite_values(ax: Any) -> None:
+    plot_curves(ax, {"diverged": ([2.0, np.nan, -np.inf, 1.0], "failing")}, x=[10, 20, 30, 40], logx=True)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    marks = lines["diverged: not finite"]
+    np.testing.assert_array_equal(marks.get_xdata(), [20, 30])
+    assert marks.get_marker() == "x"
+    drawn = np.asarray(lines["diverged"].get_ydata(), dtype=float)
+    assert np.isnan(drawn[1]) and np.isnan(drawn[2]) and drawn[0] == 2.0  # gaps, not -inf
+    assert ax.get_xscale() == "log"
+
+
+def test_filter_grid_tiles_filters_and_checks_their_shape(ax: Any) -> None:
+    W = np.arange(5 * 6, dtype=float).reshape(5, 6)
+    W[1] = 3.0  # a constant filter is drawn flat, without dividing by zero
+    with np.errstate(all="raise"):
+        filter_grid(ax, W, (2, 3), n=4, title="Filters")
+    (image,) = ax.get_images()
+    canvas = np.asarray(image.get_array())
+    assert canvas.shape == (2 * 3 + 1, 2 * 4 + 1)  # 4 filters: a 2 x 2 grid of 2 x 3 images, 1-pixel gaps
+    np.testing.assert_allclose(canvas[1:3, 1:4].ravel(), np.linspace(0, 1, 6))  # each filter scaled to [0, 1]
+    assert (canvas[1:3, 5:8] == 0).all()
+    assert not ax.axison and ax.get_title() == "Filters"
+    with pytest.raises(ValueError, match="cannot be shown as 3x3 images"):
+        filter_grid(ax, W, (3, 3))
+
+
+@pytest.mark.parametrize("logx", [False, True])
+def test_plot_histograms_share_bins_and_colour_roles(ax: Any, logx: bool) -> None:
+    rng = np.random.default_rng(0)
+    plot_histograms(ax, {"lr 1.0": (rng.normal(size=200) * 100, "failing"),
+                         "lr 0.06": (rng.normal(size=200), "fixed")},
+                    bins=20, xlabel="weight", title="Weights", logx=logx)
+    assert len(ax.patches) == 2 * 20
+    faces = {mcolors.to_hex(p.get_facecolor()) for p in ax.patches}
+    assert faces == {mcolors.to_hex(COLORS["failing"]), mcolors.to_hex(COLORS["fixed"])}
+    assert ax.get_xscale() == ("log" if logx else "linear")
+    assert ax.get_xlabel() == "weight" and ax.get_ylabel() == "count" and ax.get_title() == "Weights"
