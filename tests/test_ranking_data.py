@@ -43,10 +43,16 @@ def test_help_and_dir_list_the_lazily_loaded_names() -> None:
 
 
 def test_hypothesis_profile_is_session_wide() -> None:
+    import os
+
     from hypothesis import settings
 
     # tests/conftest.py loads it for every test module, not one module for all.
-    assert settings().derandomize and settings().deadline is None and settings().max_examples >= 60
+    profile = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+    current = settings()
+    assert (current.max_examples, current.derandomize, current.deadline) == (
+        profile.max_examples, profile.derandomize, profile.deadline)
+    assert settings.get_profile("ci").derandomize and settings.get_profile("ci").deadline is None
 
 
 # --- group_lists --------------------------------------------------------------
