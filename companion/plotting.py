@@ -20,8 +20,12 @@ COLORS: dict[str, str] = {
     "other": "#7f7f7f",     # grey: a third run, a remedy that did not help
     "chance": "#444444",    # dark grey, dashed: the uniform-score level
     "floor": "#2ca02c",     # green, dotted: the lowest reachable loss
+    "oracle": "#7b3294",    # purple, dash-dot: an achievable reference (oracle, exact value)
 }
-_REFERENCE_STYLE = {"chance": "--", "floor": ":"}
+_REFERENCE_STYLE = {"chance": "--", "floor": ":", "oracle": "-."}
+# Curves drawn earlier are drawn thicker and underneath, each with its own
+# marker, so that a curve which coincides with a later one stays visible.
+_MARKERS = ("o", "s", "^", "D", "v", "P")
 
 Curve = Union[Sequence[float], Tuple[Sequence[float], str]]
 
@@ -62,12 +66,17 @@ def plot_curves(
         Where to draw.
     curves : mapping of str to values or (values, role)
         Label to a sequence of y values, or to ``(values, role)`` with `role`
-        a key of :data:`COLORS` (``"failing"``, ``"fixed"``, ``"other"``).
-        Non-finite values (NaN, -inf) are left as gaps and marked with an
-        ``x`` on the axis, so a diverged run is visible.
+        a key of :data:`COLORS` (``"failing"``, ``"fixed"``, ``"other"``,
+        ``"oracle"``). Non-finite values (NaN, -inf) are left as gaps and
+        marked with an ``x`` near the x axis, so a diverged run is visible; on
+        a log y-axis, values of exactly 0 are marked with a ``v`` there (each
+        curve's markers at their own height).
+        Earlier curves are drawn thicker and underneath, each with its own
+        marker, and a role used twice is dashed the second time, so no curve
+        hides another.
     references : mapping of str to float, optional
-        Horizontal lines, label to y. A label starting with ``"chance"`` or
-        ``"floor"`` takes that role's colour and dash.
+        Horizontal lines, label to y. A label starting with ``"chance"``,
+        ``"floor"`` or ``"oracle"`` takes that role's colour and dash.
     x : sequence of float, optional
         Shared x values; default 1, 2, ... (epochs).
     xlabel, ylabel : str
@@ -84,6 +93,8 @@ def plot_curves(
     Returns nothing, so that a notebook cell ending with this call stores no
     ``<Axes ...>`` text output.
     """
+    n_curves = len(curves)
+    seen_roles: set[str] = set()
     for i, (label, curve) in enumerate(curves.items()):
         if isinstance(curve, tuple) and len(curve) == 2 and isinstance(curve[1], str):
             values, role = curve
@@ -92,13 +103,21 @@ def plot_curves(
         y = np.asarray(values, dtype=np.float64)
         xs = np.arange(1, len(y) + 1) if x is None else np.asarray(x, dtype=np.float64)
         color = COLORS.get(role, COLORS["other"])
+        linestyle = "--" if role in seen_roles else "-"
+        seen_roles.add(role)
         finite = np.isfinite(y)
-        ax.plot(xs, np.where(finite, y, np.nan), marker="o" if markers else None, markersize=3,
-                color=color, label=label, linewidth=1.8, zorder=3 + i)
-        if (~finite).any():
-            ax.plot(xs[~finite], np.zeros((~finite).sum()), linestyle="none", marker="x", color=color,
-                    markersize=7, transform=ax.get_xaxis_transform(), clip_on=False,
-                    label=f"{label}: not finite")
+        zero = finite & (y == 0.0) if logy else np.zeros_like(finite)
+        shown = finite & ~zero
+        ax.plot(xs, np.where(shown, y, np.nan), marker=_MARKERS[i % len(_MARKERS)] if markers else None,
+                markersize=3 + 1.5 * (n_curves - 1 - i), color=color, label=label, linestyle=linestyle,
+                linewidth=1.5 + 1.5 * (n_curves - 1 - i), alpha=0.85, zorder=3 + i)
+        for mask, symbol, what in ((~finite, "x", "not finite"), (zero, "v", "exactly 0")):
+            if mask.any():
+                # Staggered heights (in axes units), so markers of different curves do not overlap.
+                ax.plot(xs[mask], np.full(int(mask.sum()), 0.03 + 0.04 * i), linestyle="none", marker=symbol,
+                        color=color,
+                        markersize=5 + 1.5 * (n_curves - 1 - i), transform=ax.get_xaxis_transform(),
+                        clip_on=False, zorder=3 + i, label=f"{label}: {what}")
     for label, value in (references or {}).items():
         ref_role = next((r for r in _REFERENCE_STYLE if label.lower().startswith(r)), None)
         ax.axhline(value, color=COLORS[ref_role] if ref_role else COLORS["other"],
