@@ -11,10 +11,12 @@ import tensorflow as tf
 from companion import seed_everything
 from companion.diagnose import (
     CAUSES,
+    DiagnosisWarning,
     Finding,
     LossDoctor,
     TrainingFailure,
     diagnose_inputs,
+    diagnose_ranking_data,
     diagnose_rbm,
     findings_table,
     ranking_case,
@@ -117,6 +119,78 @@ def test_diagnose_inputs_errors() -> None:
         diagnose_inputs([[0.0, np.nan]])
     with pytest.raises(ValueError, match="n_samples"):
         diagnose_inputs([0.0, 1.0])
+
+
+# --- diagnose_ranking_data ---------------------------------------------------
+
+
+def _causes(findings: list[Finding]) -> list[tuple[str, bool]]:
+    return [(f.cause, f.fatal) for f in findings]
+
+
+def test_diagnose_ranking_data_is_silent_on_healthy_data() -> None:
+    from companion.ranking import make_ranking_data
+
+    data = make_ranking_data(60, list_size=(5, 12), labels="order", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert diagnose_ranking_data(data.X, data.y, data.qid) == []
+
+
+def test_diagnose_ranking_data_names_each_problem() -> None:
+    from companion.ranking import group_lists, make_ranking_data
+
+    data = make_ranking_data(60, list_size=8, labels="order", feature_scales=[1000.0] + [1.0] * 5,
+                             random_state=0)
+    X = np.hstack([data.X, -data.y[:, None] * 3.0])  # a leak, ranking best-last
+    y = data.y.copy()
+    y[data.qid < 3] = 2.0  # three tied lists
+    qid = np.concatenate([data.qid, [100, 101]])
+    X, y = np.vstack([X, X[:2]]), np.concatenate([y, [1.0, 0.0]])  # two queries of one document
+    found = diagnose_ranking_data(X, y, qid, feature_names=[f"f{j}" for j in range(X.shape[1])])
+    assert _causes(found) == [("single-document-queries", False), ("tied-lists", False),
+                              ("unscaled-data", True), ("leaked-feature", False)]
+    assert found[0].evidence == {"queries": 2, "of_queries": 62, "examples": "100, 101"}
+    assert found[1].evidence["lists"] == 3 and found[1].evidence["examples"] == "0, 1, 2"
+    assert found[2].evidence["worst_feature"] == "f0"
+    assert found[3].evidence["feature"] == "f6" and found[3].evidence["ndcg_alone"] == 1.0
+    assert found[3].evidence["direction"] == "lower is more relevant"
+    # The same data as padded lists gives the same findings, bar the query ids.
+    X_l, y_l = group_lists(qid, X, y)
+    assert _causes(diagnose_ranking_data(X_l, y_l)) == _causes(found)
+
+
+def test_diagnose_ranking_data_fatal_cases() -> None:
+    y = np.tile([2.0, 2.0, 2.0], 20)
+    qid = np.repeat(np.arange(20), 3)
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    assert _causes(diagnose_ranking_data(X, y, qid)) == [("tied-lists", True)]  # nothing to learn
+    assert _causes(diagnose_ranking_data(X, np.arange(60.0) % 3, np.arange(60))) == [("single-item-lists", True)]
+
+
+def test_diagnose_ranking_data_skips_the_leak_check_on_too_few_lists() -> None:
+    y = np.tile([1.0, 0.0], 5)
+    qid = np.repeat(np.arange(5), 2)
+    X = np.stack([y, np.random.default_rng(0).normal(size=10)], axis=1)
+    with pytest.warns(DiagnosisWarning, match="leaked-feature check was skipped: 5 lists"):
+        assert diagnose_ranking_data(X, y, qid) == []
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "qid", "match"),
+    [
+        (np.zeros((4, 1)), [1, 0, 1, 0], None, "pass qid"),
+        (np.zeros((4, 1)), [1, 0, 1, 0], [1.0, np.nan, 1.0, 2.0], "missing \\(NaN\\)"),
+        (np.zeros((4, 1)), [1, 0, -1, 0], [1, 1, 2, 2], "negative labels"),
+        (np.zeros((4, 1)), [1, 0, 1], [1, 1, 2, 2], "one entry per row"),
+        (np.zeros((2, 2, 1)), [[1, 0]], None, "y must have shape"),
+        (np.zeros((2, 2, 1)), [[1, 0], [1, 0]], [1, 2], "pass qid only with rows"),
+        (np.full((4, 1), np.nan), [1, 0, 1, 0], [1, 1, 2, 2], "NaN"),
+    ],
+)
+def test_diagnose_ranking_data_errors(X, y, qid, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=match):
+        diagnose_ranking_data(X, y, qid)
 
 
 # --- diagnose_rbm -------------------------------------------------------------

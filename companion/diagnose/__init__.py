@@ -29,7 +29,9 @@ from companion.diagnose._static import (
     RANKING_SCALE_LIMIT,
     VISIBLE_BIAS_ALARM,
     WEIGHT_ALARM,
+    LEAK_CHANCE,
     diagnose_inputs,
+    diagnose_ranking_data,
     diagnose_rbm,
 )
 
@@ -58,6 +60,7 @@ __all__ = [
     "LossDoctor",
     "diagnose_rbm",
     "diagnose_inputs",
+    "diagnose_ranking_data",
     "RankingCase",
     "ranking_case",
     "rbm_case",
@@ -71,6 +74,7 @@ __all__ = [
     "WEIGHT_ALARM",
     "VISIBLE_BIAS_ALARM",
     "OVERFIT_GAP",
+    "LEAK_CHANCE",
     "UNIFORM_TOLERANCE",
     "SPREAD_TOLERANCE",
     "SEPARATION_GAP",

@@ -5,7 +5,8 @@ Defined in :doc:`/book/doctor`.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from dataclasses import replace
+from typing import Any, Optional, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -17,6 +18,8 @@ from companion.diagnose._findings import DiagnosisWarning, Finding
 __all__ = [
     "diagnose_inputs",
     "diagnose_rbm",
+    "diagnose_ranking_data",
+    "LEAK_CHANCE",
     "GAUSSIAN_MEAN_LIMIT",
     "GAUSSIAN_STD_RANGE",
     "RANKING_SCALE_LIMIT",
@@ -57,6 +60,14 @@ VISIBLE_BIAS_ALARM = 10.0
 #: Free-energy gap (held-out minus training, nats): healthy digits runs stay
 #: within about +-1; an RBM memorising 50 digits passes 3 and keeps rising.
 OVERFIT_GAP = 3.0
+#: A feature "ranks every list perfectly" only means something when chance
+#: could not do it: :func:`diagnose_ranking_data` looks for a leaked feature
+#: only when a feature unrelated to the labels would rank every list perfectly
+#: with probability below this, counting both directions of every feature
+#: (Bonferroni). A list of n items with tie groups of sizes m_g is ranked
+#: perfectly by chance with probability prod(m_g!) / n!, so 50 lists of 8
+#: graded items are plenty, 10 lists of two items (probability 2**-10) not.
+LEAK_CHANCE = 1e-6
 
 
 def _as_2d(X: ArrayLike) -> NDArray[Any]:
@@ -210,3 +221,203 @@ def diagnose_rbm(rbm: Any, X: Optional[ArrayLike] = None) -> list[Finding]:
             findings.append(Finding.of("overfitting", free_energy_gap=float(gaps[-1]),
                                        gap_at_start=float(gaps[0]), epochs=len(gaps)))
     return findings
+
+
+def diagnose_ranking_data(
+    X: ArrayLike,
+    y: ArrayLike,
+    qid: Optional[ArrayLike] = None,
+    *,
+    feature_names: Optional[Sequence[str]] = None,
+) -> list[Finding]:
+    """Check learning-to-rank data before training: everything the book teaches to see.
+
+    No model is needed and TensorFlow is not loaded. This is what
+    ``python -m companion check FILE`` runs.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_rows, n_features) or (n_lists, list_size, n_features)
+        Features: one row per document with `qid`, or grouped lists as from
+        :func:`companion.ranking.group_lists` (then `qid` is omitted and a
+        label below 0 marks padding).
+    y : array-like of shape (n_rows,) or (n_lists, list_size)
+        Relevance labels, ``>= 0`` (below 0: padding, for grouped lists).
+    qid : array-like of shape (n_rows,), optional
+        Query id of each row; required for rows, omitted for lists.
+    feature_names : sequence of str, optional
+        Names used in the evidence (default: column numbers from 0).
+
+    Returns
+    -------
+    list of Finding
+        In this order, each when it applies:
+
+        - ``single-item-lists`` (fatal): every query has one document, so
+          every list is one item long and ListMLE is exactly 0
+          (:doc:`/book/ranking/zero_loss`); the list checks below are skipped.
+        - ``single-document-queries``: some queries have one document.
+        - ``tied-lists``: lists whose labels are all equal; fatal when every
+          list of two or more documents is tied (nothing to learn).
+        - ``unscaled-data`` (fatal): feature scales that drive the scores to
+          the float32 limit, by :func:`diagnose_inputs` with
+          ``units="ranking"`` (:data:`RANKING_SCALE_LIMIT`).
+        - ``leaked-feature``: one feature that alone ranks every list
+          perfectly, in one direction for all lists (NDCG 1 by
+          :func:`companion.ranking.single_feature_ndcg`).
+
+    Raises
+    ------
+    ValueError
+        For shapes that do not match, a missing `qid` with rows, NaN or
+        infinite values, or negative labels in rows.
+
+    Warns
+    -----
+    DiagnosisWarning
+        When the leaked-feature check is skipped because too few lists hold
+        two different labels for a perfect ranking to mean anything (see
+        :data:`LEAK_CHANCE`).
+
+    Examples
+    --------
+    >>> from companion.ranking import make_ranking_data
+    >>> data = make_ranking_data(60, list_size=8, labels="order", leak=True, random_state=0)
+    >>> [f.cause for f in diagnose_ranking_data(data.X, data.y, data.qid)]
+    ['leaked-feature']
+    >>> [f.cause for f in diagnose_ranking_data(data.X, data.y, np.arange(len(data.y)))]
+    ['single-item-lists']
+    """
+    from scipy.special import gammaln
+
+    from companion.ranking import single_feature_ndcg
+
+    lists = _as_rows(X, y, qid)
+    rows_X, rows_y, rows_q = lists
+    names = list(feature_names) if feature_names is not None else [str(j) for j in range(rows_X.shape[1])]
+    if len(names) != rows_X.shape[1]:
+        raise ValueError(f"feature_names has {len(names)} names for {rows_X.shape[1]} features.")
+    uniq, order, start, counts = _query_blocks(rows_q)
+    rows_X, rows_y, rows_q = rows_X[order], rows_y[order], rows_q[order]
+    n_queries = len(uniq)
+    findings: list[Finding] = []
+    single = counts == 1
+    if single.all():
+        findings.append(Finding.of("single-item-lists", queries=n_queries, documents=len(rows_y)))
+    elif single.any():
+        findings.append(Finding.of("single-document-queries", queries=int(single.sum()), of_queries=n_queries,
+                                   examples=_examples(uniq[single])))
+    tied = np.zeros(n_queries, dtype=bool)
+    n_features = rows_X.shape[1]
+    higher_is_better = np.ones(n_features, dtype=bool)
+    lower_is_better = np.ones(n_features, dtype=bool)
+    log_chance = 0.0
+    informative: list[int] = []
+    if not single.all():
+        for i in np.flatnonzero(~single):
+            block = slice(start[i], start[i] + counts[i])
+            labels = rows_y[block]
+            grades, sizes = np.unique(labels, return_counts=True)
+            if len(grades) == 1:
+                tied[i] = True
+                continue
+            informative.append(int(i))
+            # log of the chance that an unrelated feature orders this list perfectly.
+            log_chance += float(np.sum(gammaln(sizes + 1.0)) - gammaln(len(labels) + 1.0))
+            order = np.argsort(labels, kind="stable")
+            Xs = rows_X[block][order]
+            bounds = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            lo, hi = np.minimum.reduceat(Xs, bounds, axis=0), np.maximum.reduceat(Xs, bounds, axis=0)
+            higher_is_better &= (hi[:-1] < lo[1:]).all(axis=0)
+            lower_is_better &= (lo[:-1] > hi[1:]).all(axis=0)
+        multi = int((~single).sum())
+        if tied.any():
+            finding = Finding.of("tied-lists", lists=int(tied.sum()), of_lists=multi, examples=_examples(uniq[tied]))
+            findings.append(replace(finding, fatal=True) if tied.sum() == multi else finding)
+    for finding in diagnose_inputs(rows_X, units="ranking"):
+        worst = finding.evidence.get("worst_feature")
+        evidence = dict(finding.evidence)
+        if worst is not None:
+            evidence["worst_feature"] = names[int(worst)]
+        findings.append(replace(finding, evidence=evidence))
+    if informative:
+        if log_chance + np.log(2 * n_features) >= np.log(LEAK_CHANCE):
+            warnings.warn(
+                f"the leaked-feature check was skipped: {len(informative)} lists hold two different labels, too "
+                "few for a perfect ranking by one feature to rule out chance. Check more queries at once.",
+                DiagnosisWarning,
+                stacklevel=2,
+            )
+        else:
+            candidates = np.flatnonzero(higher_is_better | lower_is_better)
+            if len(candidates):
+                sample = informative[:200]  # NDCG is slow; the order test above already covered every list
+                keep = np.isin(rows_q, uniq[sample])
+                from companion.ranking import group_lists
+
+                X_l, y_l = group_lists(rows_q[keep], rows_X[keep][:, candidates], rows_y[keep], max_bytes=None)
+                ndcg = single_feature_ndcg(X_l, y_l)
+                for j, value in zip(candidates, ndcg):
+                    direction = "higher is more relevant" if higher_is_better[j] else "lower is more relevant"
+                    findings.append(Finding.of("leaked-feature", feature=names[int(j)],
+                                               ndcg_alone=round(float(value), 9), lists=len(informative),
+                                               direction=direction))
+    return findings
+
+
+def _as_rows(
+    X: ArrayLike, y: ArrayLike, qid: Optional[ArrayLike]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]]:
+    """Rows (X, y, qid) from rows or from padded lists; valid items only."""
+    A = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(y, dtype=np.float64)
+    if A.ndim == 3:
+        if qid is not None:
+            raise ValueError("grouped lists (3-D X) carry their grouping; pass qid only with rows (2-D X).")
+        if labels.shape != A.shape[:2]:
+            raise ValueError(f"y must have shape (n_lists, list_size) = {A.shape[:2]}; got {labels.shape}.")
+        valid = labels >= 0
+        q: NDArray[Any] = np.broadcast_to(np.arange(A.shape[0])[:, None], labels.shape)[valid]
+        A, labels = A[valid], labels[valid]
+    else:
+        if A.ndim != 2:
+            raise ValueError(f"X must be (n_rows, n_features) or (n_lists, list_size, n_features); got {A.shape}.")
+        if qid is None:
+            raise ValueError("rows need their query ids: pass qid (one per row), or grouped lists as X.")
+        q = np.asarray(qid)
+        if not (len(q) == len(A) == len(labels)) or labels.ndim != 1:
+            raise ValueError(
+                f"qid, X and y must have one entry per row; got {q.shape}, {A.shape} and {labels.shape}."
+            )
+        if (labels < 0).any():
+            raise ValueError(f"y has negative labels (min {labels.min():g}); the least relevant grade must be 0.")
+    if len(labels) == 0:
+        raise ValueError("no rows to check.")
+    if np.isnan(labels).any():
+        raise ValueError("y contains NaN; every row needs a relevance label.")
+    return _as_2d(A), labels, q
+
+
+def _query_blocks(q: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+    """Query ids in order of first appearance; the row order that puts each in one block; starts; sizes."""
+    from companion.ranking._data import _missing_qid_rows
+
+    missing, kind = _missing_qid_rows(q)
+    if len(missing):
+        raise ValueError(f"query id is missing ({kind}) in {len(missing)} rows, the first at row {missing[0]}.")
+    try:
+        uniq, first, inverse, counts = np.unique(q, return_index=True, return_inverse=True, return_counts=True)
+    except TypeError as exc:
+        raise ValueError("query ids must be of one comparable type (all numbers or all strings).") from exc
+    by_appearance = np.argsort(first, kind="stable")
+    rank = np.empty(len(uniq), dtype=np.intp)
+    rank[by_appearance] = np.arange(len(uniq))
+    order = np.argsort(rank[inverse.reshape(-1)], kind="stable")
+    counts = counts[by_appearance]
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+    return uniq[by_appearance], order, start, counts.astype(np.intp)
+
+
+def _examples(ids: NDArray[Any], n: int = 5) -> str:
+    shown = ", ".join(str(v) for v in ids[:n].tolist())
+    return f"{shown}, ..." if len(ids) > n else shown
