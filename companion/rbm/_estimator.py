@@ -7,17 +7,19 @@ Defined in :doc:`/book/rbm/learning_rate` (the estimator and its history) and
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
 from scipy.special import expit
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["RBM", "HISTORY_KEYS"]
+__all__ = ["RBM", "HISTORY_KEYS", "DataRangeWarning", "RANGE_TOLERANCE", "GAUSSIAN_SCALE_LIMIT"]
 
 F32 = NDArray[Any]  # float32 or float64, as the dtype parameter says
 
@@ -40,12 +42,65 @@ _DEAD, _SATURATED = 0.01, 0.99
 # Monitoring uses at most this many training rows per epoch, so it stays cheap.
 _MONITOR_ROWS = 1000
 
+#: Values this close outside [0, 1] are rounding noise (MinMaxScaler returns
+#: 1.0000000000000002 on many real-valued data sets; float32 rounding is about
+#: 6e-8): Bernoulli units accept them and clip them into [0, 1] silently.
+RANGE_TOLERANCE = 1e-6
+#: Gaussian units have unit variance: :meth:`RBM.fit` warns when a feature's
+#: mean is further than this from 0, or its standard deviation is more than
+#: this many times larger or smaller than 1 (constant features excepted).
+#: Loose on purpose, so that a fold of standardised data never warns: the raw
+#: wine data (proline: mean about 750, standard deviation about 310) does.
+GAUSSIAN_SCALE_LIMIT = 3.0
+
+
+class DataRangeWarning(UserWarning):
+    """Data outside what the RBM's visible units take.
+
+    Raised by :class:`RBM` (see :doc:`/book/rbm/unscaled_data`) when it clips
+    unseen rows into [0, 1] for Bernoulli units, or when Gaussian units are
+    fitted on data that is not standardised.
+    """
+
 
 def _softplus(x: F32) -> F32:
-    return np.logaddexp(x.dtype.type(0.0), x)
+    """log(1 + exp(x)) in x's dtype, stable; many times faster than ``np.logaddexp(0, x)``."""
+    out: F32 = np.exp(-np.abs(x))
+    np.log1p(out, out=out)
+    out += np.maximum(x, x.dtype.type(0.0))
+    return out
 
 
-class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+def _sigmoid_(x: F32) -> F32:
+    """The logistic function in place, as ``(1 + tanh(x / 2)) / 2``: NumPy's tanh is vectorised, scipy's expit is not."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+    return x
+
+
+class _Scratch:
+    """Preallocated buffers of one mini-batch size: no array is allocated per training step."""
+
+    def __init__(self, n: int, n_hidden: int, n_visible: int, dtype: Any) -> None:
+        self.n = n
+        self.V = np.empty((2 * n, n_visible), dtype)  # rows :n the data, n: the negative visibles
+        self.H = np.empty((2 * n, n_hidden), dtype)   # hidden probabilities of both
+        self.h = np.empty((n, n_hidden), dtype)       # a hidden sample (CD)
+        self.dW = np.empty((n_hidden, n_visible), dtype)
+        self.u_h, self.u_v = np.empty((n, n_hidden), dtype), np.empty((n, n_visible), dtype)
+        self.m_h, self.m_v = np.empty((n, n_hidden), np.bool_), np.empty((n, n_visible), np.bool_)
+
+    def sample(self, p: F32, out: F32, rng: np.random.Generator) -> None:
+        """``out = (uniform < p)``; `out` may be `p`."""
+        u, mask = (self.u_h, self.m_h) if p.shape == self.u_h.shape else (self.u_v, self.m_v)
+        rng.random(out=u, dtype=u.dtype)
+        np.less(u, p, out=mask)
+        np.copyto(out, mask)
+
+
+class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Restricted Boltzmann Machine with Bernoulli hidden units, trained by CD-k or PCD.
 
     A scikit-learn estimator, like :class:`sklearn.neural_network.BernoulliRBM`,
@@ -188,20 +243,80 @@ class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ checks
 
-    def _check_X(self, X: ArrayLike, *, reset: bool, cast: bool = True) -> Any:
-        Xv = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
+    def _check_X(self, X: ArrayLike, *, reset: bool, cast: bool = True, fitting: bool = False,
+                 densify: bool = True) -> Any:
+        """Validate `X` (dense or CSR), and its range for the visible units.
+
+        Bernoulli units: values within :data:`RANGE_TOLERANCE` of [0, 1] are
+        clipped silently. Beyond it, :meth:`fit` refuses the data (it is
+        unscaled) and the other methods clip it with a
+        :class:`DataRangeWarning` (unseen rows that the training scaling
+        maps outside [0, 1]). Gaussian units: :meth:`fit` warns when the data
+        is not standardised.
+        """
+        Xv = validate_data(self, X, reset=reset, accept_sparse="csr", dtype=[np.float64, np.float32],
+                           ensure_min_samples=1)
         if cast:
-            Xv = np.ascontiguousarray(Xv, dtype=self._dt)
+            Xv = Xv.astype(self._dt, copy=False) if sparse.issparse(Xv) else np.ascontiguousarray(Xv, dtype=self._dt)
         if self.visible == "bernoulli":
-            lo, hi = float(Xv.min()), float(Xv.max())
-            if lo < 0.0 or hi > 1.0:
+            Xv = self._clip_to_unit_range(Xv, fitting)
+        elif fitting:
+            self._warn_unless_standardised(Xv)
+        if densify and sparse.issparse(Xv):
+            Xv = Xv.toarray()
+        return Xv
+
+    def _clip_to_unit_range(self, Xv: Any, fitting: bool) -> Any:
+        values = Xv.data if sparse.issparse(Xv) else Xv
+        if values.size == 0:
+            return Xv
+        lo, hi = float(values.min()), float(values.max())
+        if lo >= 0.0 and hi <= 1.0:
+            return Xv
+        if lo < -RANGE_TOLERANCE or hi > 1.0 + RANGE_TOLERANCE:
+            if fitting:
                 raise ValueError(
-                    ("Negative values in data: " if lo < 0.0 else "")
-                    + f"Bernoulli visible units need data in [0, 1], but X ranges from {lo:.4g} to {hi:.4g}. "
+                    ("Negative values in data: " if lo < -RANGE_TOLERANCE else "")
+                    + f"Bernoulli visible units need data in [0, 1], but X ranges from {lo:.10g} to {hi:.10g}. "
                     "Scale it first, for example with sklearn.preprocessing.MinMaxScaler (fitted on the "
                     "training data only), or use visible='gaussian' for standardised real-valued data."
                 )
+            outside = int(np.count_nonzero((values < 0.0) | (values > 1.0)))
+            warnings.warn(
+                f"{outside} values of X lie outside [0, 1] (X ranges from {lo:.4g} to {hi:.4g}); Bernoulli "
+                "visible units take values in [0, 1] only, so they were clipped into it. Unseen rows scaled "
+                "with the training rows' minimum and maximum do this; MinMaxScaler(clip=True) clips them "
+                "before the RBM sees them. If X is unscaled (pixels from 0 to 16, say), scale it the way the "
+                "training data was scaled.",
+                DataRangeWarning,
+                stacklevel=4,
+            )
+        Xv = Xv.copy()
+        values = Xv.data if sparse.issparse(Xv) else Xv
+        np.clip(values, 0.0, 1.0, out=values)
         return Xv
+
+    def _warn_unless_standardised(self, Xv: Any) -> None:
+        if Xv.shape[0] < 2:
+            return
+        mean = np.asarray(Xv.mean(axis=0, dtype=np.float64)).ravel()
+        if sparse.issparse(Xv):
+            square = np.asarray(Xv.multiply(Xv).mean(axis=0, dtype=np.float64)).ravel()
+            std = np.sqrt(np.maximum(square - mean**2, 0.0))
+        else:
+            std = Xv.std(axis=0, dtype=np.float64)
+        limit = GAUSSIAN_SCALE_LIMIT
+        bad = ((np.abs(mean) > limit) | (std > limit) | (std < 1.0 / limit)) & (std > 0)
+        if bad.any():
+            worst = int(np.argmax(np.where(bad, np.abs(mean) + np.abs(np.log(np.maximum(std, 1e-300))), -np.inf)))
+            warnings.warn(
+                f"visible='gaussian' units have unit variance and expect standardised data (mean 0, standard "
+                f"deviation 1 per feature), but {int(bad.sum())} of {len(bad)} features are far from it (feature "
+                f"{worst}: mean {mean[worst]:.4g}, standard deviation {std[worst]:.4g}). Standardise X first, "
+                "with sklearn.preprocessing.StandardScaler fitted on the training data.",
+                DataRangeWarning,
+                stacklevel=4,
+            )
 
     # --------------------------------------------------------------- internals
 
@@ -219,11 +334,13 @@ class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=self._dt)
         if self.visible_bias_init == "zero":
             self.intercept_visible_ = np.zeros(n_features, dtype=self._dt)
-        elif self.visible == "bernoulli":
-            p = np.clip(X.mean(axis=0, dtype=np.float64), 1e-3, 1 - 1e-3)
-            self.intercept_visible_ = np.log(p / (1 - p)).astype(self._dt)
         else:
-            self.intercept_visible_ = X.mean(axis=0, dtype=np.float64).astype(self._dt)
+            mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()  # np.matrix for sparse X
+            if self.visible == "bernoulli":
+                p = np.clip(mean, 1e-3, 1 - 1e-3)
+                self.intercept_visible_ = np.log(p / (1 - p)).astype(self._dt)
+            else:
+                self.intercept_visible_ = mean.astype(self._dt)
         self._velocity = [np.zeros_like(self.components_), np.zeros_like(self.intercept_hidden_),
                           np.zeros_like(self.intercept_visible_)]
         self._chains: Optional[F32] = None
@@ -252,51 +369,86 @@ class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             return (rng.random(mean.shape, dtype=self._dt) < mean).astype(self._dt)
         return mean + rng.standard_normal(mean.shape, dtype=self._dt)
 
-    def _step(self, v_pos: F32, rng: np.random.Generator) -> None:
-        """One CD-k / PCD-k update on a mini-batch."""
-        h_pos = self._mean_hiddens(v_pos)
+    def _scratch(self, n: int) -> "_Scratch":
+        return _Scratch(n, self.n_components, self.components_.shape[1], self._dt)
+
+    def _step(self, work: "_Scratch", rng: np.random.Generator) -> None:
+        """One CD-k / PCD-k update on the mini-batch in ``work.V[:n]``, in place.
+
+        The random numbers are drawn in the same order and dtype as the plain
+        algorithm does (hidden sample of the data, then per Gibbs step the
+        visible and, when needed, the hidden sample), from preallocated
+        buffers; the two statistics of the gradient come from one matrix
+        product of the stacked batch: ``[h_pos; -h_neg]^T [v_pos; v_neg]``.
+        """
+        n, W = work.n, self.components_
+        v_pos, v_neg = work.V[:n], work.V[n:]
+        h_pos, h_neg = work.H[:n], work.H[n:]
+        np.matmul(v_pos, W.T, out=h_pos)
+        h_pos += self.intercept_hidden_
+        _sigmoid_(h_pos)
         if self.persistent:
-            if self._chains is None or self._chains.shape[0] != v_pos.shape[0]:
-                self._chains = self._sample_hiddens(v_pos, rng)
+            if self._chains is None or self._chains.shape[0] != n:
+                self._chains = np.empty_like(h_pos)
+                work.sample(h_pos, self._chains, rng)
             h = self._chains
         else:
-            h = (rng.random(h_pos.shape, dtype=self._dt) < h_pos).astype(self._dt)
+            h = work.h
+            work.sample(h_pos, h, rng)
         for step in range(self.k):
-            v_neg = self._sample_visibles(h, rng)
-            h_neg = self._mean_hiddens(v_neg)
+            np.matmul(h, W, out=v_neg)
+            v_neg += self.intercept_visible_
+            if self.visible == "bernoulli":
+                _sigmoid_(v_neg)
+                work.sample(v_neg, v_neg, rng)
+            else:
+                rng.standard_normal(out=work.u_v, dtype=self._dt)
+                v_neg += work.u_v
+            np.matmul(v_neg, W.T, out=h_neg)
+            h_neg += self.intercept_hidden_
+            _sigmoid_(h_neg)
             if step < self.k - 1 or self.persistent:
-                h = (rng.random(h_neg.shape, dtype=self._dt) < h_neg).astype(self._dt)
-        if self.persistent:
-            self._chains = h
+                work.sample(h_neg, h, rng)
 
-        # Gradient steps, in place: (lr / n) * (data statistics - model statistics).
-        scale = self._dt(self.learning_rate / v_pos.shape[0])
-        dW: F32 = h_pos.T @ v_pos
-        dW -= h_neg.T @ v_neg
-        dW *= scale
+        # Gradient steps, in place: (lr / n) * (data statistics - model statistics),
+        # the scale applied to the hidden rows (4 times fewer numbers than W has).
+        scale = self._dt(self.learning_rate / n)
+        h_pos *= scale
+        h_neg *= -scale
+        dW = work.dW if self.momentum else self._velocity[0]
+        np.matmul(work.H.T, work.V, out=dW)
         if self.weight_decay:
-            dW -= self._dt(self.learning_rate * self.weight_decay) * self.components_
-        updates = [dW, scale * (h_pos.sum(axis=0) - h_neg.sum(axis=0)),
-                   scale * (v_pos.sum(axis=0) - v_neg.sum(axis=0))]
-        params = [self.components_, self.intercept_hidden_, self.intercept_visible_]
-        for i, (update, param) in enumerate(zip(updates, params)):
+            dW -= self._dt(self.learning_rate * self.weight_decay) * W
+        dc = work.H.sum(axis=0)
+        db = v_pos.sum(axis=0)
+        db -= v_neg.sum(axis=0)
+        db *= scale
+        if self.momentum:
+            self._velocity[0] *= self._dt(self.momentum)
+            self._velocity[0] += dW
+        for i, update in ((1, dc), (2, db)):
             if self.momentum:
                 self._velocity[i] *= self._dt(self.momentum)
                 self._velocity[i] += update
             else:
                 self._velocity[i] = update
-            param += self._velocity[i]
-        weight_scale = float(np.linalg.norm(self.components_))
+        W += self._velocity[0]
+        self.intercept_hidden_ += self._velocity[1]
+        self.intercept_visible_ += self._velocity[2]
+        weight_scale = float(np.linalg.norm(W))
         self._ratios.append(float(np.linalg.norm(self._velocity[0])) / weight_scale if weight_scale else np.inf)
 
     def _record_epoch(self, X_mon: F32, X_val: Optional[F32]) -> None:
-        h = self._mean_hiddens(X_mon)
+        activation = X_mon @ self.components_.T
+        activation += self.intercept_hidden_
+        h = expit(activation)
         rec = float(np.mean((X_mon - self._mean_visibles(h)) ** 2))
         mean_h = h.mean(axis=0)
         hist = self.history_
         hist["reconstruction_error"].append(rec)
         if X_val is not None:
-            hist["reconstruction_error_val"].append(float(np.mean((X_val - self.reconstruct(X_val)) ** 2)))
+            rec_val = self._mean_visibles(self._mean_hiddens(X_val))
+            hist["reconstruction_error_val"].append(float(np.mean((X_val - rec_val) ** 2)))
             n = min(len(X_val), len(X_mon))
             hist["free_energy_gap"].append(float(self._free_energy(X_val[:n]).mean()
                                                  - self._free_energy(X_mon[:n]).mean()))
@@ -304,7 +456,8 @@ class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             hist["reconstruction_error_val"].append(float("nan"))
             hist["free_energy_gap"].append(float("nan"))
         if self.visible == "bernoulli":
-            hist["pseudo_log_likelihood"].append(float(self._pseudo_log_likelihood(X_mon, np.random.default_rng(0)).mean()))
+            pll = self._pseudo_log_likelihood(X_mon, np.random.default_rng(0), activation)
+            hist["pseudo_log_likelihood"].append(float(pll.mean()))
         else:
             hist["pseudo_log_likelihood"].append(float("nan"))
         hist["weight_norm"].append(float(np.linalg.norm(self.components_)))
@@ -323,12 +476,22 @@ class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         out: F32 = visible_term - hidden
         return out
 
-    def _pseudo_log_likelihood(self, v: F32, rng: np.random.Generator) -> F32:
-        flip = (np.arange(v.shape[0]), rng.integers(0, v.shape[1], v.shape[0]))
-        v_flipped = v.copy()
-        v_flipped[flip] = 1 - v_flipped[flip]
-        diff = self._free_energy(v_flipped) - self._free_energy(v)
-        out: F32 = -self._dt(v.shape[1]) * np.logaddexp(self._dt(0.0), -diff)
+    def _pseudo_log_likelihood(self, v: F32, rng: np.random.Generator, activation: Optional[F32] = None) -> F32:
+        """``n_features * log sigmoid(F(v with one unit flipped) - F(v))``, one random unit per row.
+
+        The flipped row's hidden activation is the row's plus or minus one
+        column of W, so with `activation` (``v W^T + c``) no matrix product is
+        needed.
+        """
+        rows, cols = np.arange(v.shape[0]), rng.integers(0, v.shape[1], v.shape[0])
+        if activation is None:
+            activation = v @ self.components_.T + self.intercept_hidden_
+        change = 1 - 2 * v[rows, cols]  # +1 where the unit goes 0 -> 1, -1 where 1 -> 0 (fractions: 1 - 2v)
+        flipped = activation + change[:, None] * self.components_.T[cols]
+        # F(flipped) - F(v) = -b_i * change - sum softplus(flipped) + sum softplus(activation)
+        diff = (-self.intercept_visible_[cols] * change
+                - _softplus(flipped).sum(axis=1) + _softplus(activation).sum(axis=1))
+        out: F32 = -self._dt(v.shape[1]) * _softplus(-diff)
         return out
 
     # ---------------------------------------------------------------- public
@@ -361,7 +524,7 @@ class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             self.__dict__.pop("_generator", None)
         # Training rows are cast to the computation's dtype one mini-batch at a
         # time, so a large input is never copied whole.
-        Xv = self._check_X(X, reset=not resume, cast=False)
+        Xv = self._check_X(X, reset=not resume, cast=False, fitting=True, densify=False)
         rng = self._rng()
         previous: Optional[tuple[int, NDArray[np.int64], int]] = getattr(self, "_split", None)
         if resume and previous is not None and previous[0] == len(Xv):
@@ -375,17 +538,35 @@ class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 )
             order = rng.permutation(len(Xv))
             self._split = (len(Xv), order, n_val)
-        X_val: Optional[F32] = Xv[order[:n_val]].astype(self._dt) if n_val else None
+        X_val: Optional[F32] = self._rows(Xv, order[:n_val]) if n_val else None
         train_rows = order[n_val:]
-        X_mon = Xv[train_rows[:_MONITOR_ROWS]].astype(self._dt)
+        X_mon = self._rows(Xv, train_rows[:_MONITOR_ROWS])
         if not resume:
             self._initialise(Xv[train_rows] if n_val else Xv)
+        scratch: dict[int, _Scratch] = {}
         for _ in range(self.n_iter):
             shuffled = train_rows[rng.permutation(len(train_rows))]
             for start in range(0, len(shuffled), self.batch_size):
-                self._step(Xv[shuffled[start:start + self.batch_size]].astype(self._dt), rng)
+                rows = shuffled[start:start + self.batch_size]
+                work = scratch.get(len(rows)) or scratch.setdefault(len(rows), self._scratch(len(rows)))
+                self._rows(Xv, rows, out=work.V[:len(rows)])
+                self._step(work, rng)
             self._record_epoch(X_mon, X_val)
         return self
+
+    def _rows(self, Xv: Any, rows: NDArray[np.int64], out: Optional[F32] = None) -> F32:
+        """Rows of the (dense or CSR) data as a dense array of the computation's dtype."""
+        if sparse.issparse(Xv):
+            dense = Xv[rows].toarray()
+        elif out is not None and Xv.dtype == out.dtype:
+            np.take(Xv, rows, axis=0, out=out, mode="clip")
+            return out
+        else:
+            dense = Xv[rows]
+        if out is None:
+            return np.ascontiguousarray(dense, dtype=self._dt)
+        out[...] = dense
+        return out
 
     def partial_fit(self, X: ArrayLike, y: Any = None) -> "RBM":
         """One update on `X` as a single mini-batch (initialising on first call).
@@ -406,10 +587,12 @@ class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         first = not hasattr(self, "components_")
         if first:
             self._validate_params()
-        Xv = self._check_X(X, reset=first)
+        Xv = self._check_X(X, reset=first, fitting=True)
         if first:
             self._initialise(Xv)
-        self._step(Xv, self._rng())
+        work = self._scratch(Xv.shape[0])
+        self._rows(Xv, np.arange(Xv.shape[0]), out=work.V[:work.n])
+        self._step(work, self._rng())
         return self
 
     def transform(self, X: ArrayLike) -> F32:
@@ -424,7 +607,7 @@ class RBM(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         ndarray of shape (n_samples, n_components)
         """
         check_is_fitted(self)
-        return self._mean_hiddens(self._check_X(X, reset=False))
+        return self._mean_hiddens(self._check_X(X, reset=False, densify=False))
 
     def free_energy(self, X: ArrayLike) -> F32:
         """Free energy F(v); ``p(v)`` is proportional to ``exp(-F(v))``.

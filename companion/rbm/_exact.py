@@ -6,14 +6,13 @@ error and pseudo-likelihood only approximate.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp
-from sklearn.utils.validation import check_is_fitted
 
-from companion.rbm._estimator import RBM
+from companion.rbm._params import free_energy, rbm_data, rbm_params, softplus
 
 __all__ = ["exact_log_likelihood", "log_partition", "MAX_EXACT_HIDDEN"]
 
@@ -31,7 +30,7 @@ def _hidden_states(n: int) -> Iterator[NDArray[np.float64]]:
         yield ((idx[:, None] >> bits) & 1).astype(np.float64)
 
 
-def log_partition(rbm: RBM) -> float:
+def log_partition(rbm: Any) -> float:
     """log Z of a fitted RBM, summed exactly over all hidden states (float64).
 
     For Bernoulli visible units,
@@ -41,9 +40,11 @@ def log_partition(rbm: RBM) -> float:
 
     Parameters
     ----------
-    rbm : RBM
-        A fitted :class:`companion.rbm.RBM` with at most
-        :data:`MAX_EXACT_HIDDEN` hidden units.
+    rbm : RBM or sklearn.neural_network.BernoulliRBM
+        A fitted :class:`companion.rbm.RBM` or scikit-learn ``BernoulliRBM``
+        (any object with ``components_``, ``intercept_hidden_`` and
+        ``intercept_visible_``) with at most :data:`MAX_EXACT_HIDDEN` hidden
+        units.
 
     Returns
     -------
@@ -52,33 +53,31 @@ def log_partition(rbm: RBM) -> float:
     Raises
     ------
     ValueError
-        If the RBM has more than :data:`MAX_EXACT_HIDDEN` hidden units.
+        If the RBM has more than :data:`MAX_EXACT_HIDDEN` hidden units, or is
+        not fitted.
     """
-    check_is_fitted(rbm)
-    W = rbm.components_.astype(np.float64)
-    b = rbm.intercept_visible_.astype(np.float64)
-    c = rbm.intercept_hidden_.astype(np.float64)
+    W, b, c, visible = rbm_params(rbm)
     n_hidden = W.shape[0]
     if n_hidden > MAX_EXACT_HIDDEN:
         raise ValueError(
             f"the exact likelihood sums over 2**n_components hidden states; {n_hidden} hidden units "
             f"means 2**{n_hidden} states, too many. Use at most {MAX_EXACT_HIDDEN} hidden units, or "
-            "monitor pseudo-likelihood and the free-energy gap instead."
+            "estimate it with companion.rbm.ais_log_partition (annealed importance sampling)."
         )
     parts = []
     for h in _hidden_states(n_hidden):
         a = h @ W + b  # (states, d)
-        if rbm.visible == "bernoulli":
-            parts.append(logsumexp(h @ c + np.logaddexp(0.0, a).sum(axis=1)))
+        if visible == "bernoulli":
+            parts.append(logsumexp(h @ c + softplus(a).sum(axis=1)))
         else:
             parts.append(logsumexp(h @ c + 0.5 * np.sum(a * a, axis=1) - 0.5 * b @ b))
     log_z = float(logsumexp(parts))
-    if rbm.visible == "gaussian":
+    if visible == "gaussian":
         log_z += 0.5 * W.shape[1] * np.log(2 * np.pi)
     return log_z
 
 
-def exact_log_likelihood(rbm: RBM, X: ArrayLike) -> float:
+def exact_log_likelihood(rbm: Any, X: ArrayLike) -> float:
     """Mean exact log-likelihood ``log p(v)`` of the rows of `X` under a small RBM.
 
     ``log p(v) = -F(v) - log Z``, with the free energy F in float64 and
@@ -88,10 +87,12 @@ def exact_log_likelihood(rbm: RBM, X: ArrayLike) -> float:
 
     Parameters
     ----------
-    rbm : RBM
-        A fitted RBM with at most :data:`MAX_EXACT_HIDDEN` hidden units.
-    X : array-like of shape (n_samples, n_features)
-        Data, scaled as for training. For Gaussian units the result is a log
+    rbm : RBM or sklearn.neural_network.BernoulliRBM
+        A fitted RBM with at most :data:`MAX_EXACT_HIDDEN` hidden units
+        (scikit-learn's ``BernoulliRBM`` works too).
+    X : array-like or scipy sparse matrix of shape (n_samples, n_features)
+        Data, scaled as for training (Bernoulli units: in [0, 1], up to
+        rounding noise of 1e-6). For Gaussian units the result is a log
         density (nats), not a log probability.
 
     Returns
@@ -102,7 +103,8 @@ def exact_log_likelihood(rbm: RBM, X: ArrayLike) -> float:
     Raises
     ------
     ValueError
-        If the RBM is too large to enumerate, or `X` does not fit it.
+        If the RBM is too large to enumerate, or `X` does not fit it (wrong
+        number of columns, NaN, or outside [0, 1] for Bernoulli units).
 
     Examples
     --------
@@ -113,14 +115,7 @@ def exact_log_likelihood(rbm: RBM, X: ArrayLike) -> float:
     >>> bool(-6 * np.log(2) - 1 < exact_log_likelihood(rbm, X) < 0)
     True
     """
+    params = rbm_params(rbm)
+    V = rbm_data(params, X)
     log_z = log_partition(rbm)
-    v = np.asarray(rbm._check_X(X, reset=False), dtype=np.float64)
-    W = rbm.components_.astype(np.float64)
-    b = rbm.intercept_visible_.astype(np.float64)
-    c = rbm.intercept_hidden_.astype(np.float64)
-    hidden = np.logaddexp(0.0, v @ W.T + c).sum(axis=1)
-    if rbm.visible == "bernoulli":
-        free = -(v @ b) - hidden
-    else:
-        free = 0.5 * np.sum((v - b) ** 2, axis=1) - hidden
-    return float(np.mean(-free - log_z))
+    return float(np.mean(-free_energy(params, V) - log_z))
