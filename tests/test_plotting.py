@@ -93,3 +93,29 @@ def test_plot_histograms_share_bins_and_colour_roles(ax: Any, logx: bool) -> Non
     assert faces == {mcolors.to_hex(COLORS["failing"]), mcolors.to_hex(COLORS["fixed"])}
     assert ax.get_xscale() == ("log" if logx else "linear")
     assert ax.get_xlabel() == "weight" and ax.get_ylabel() == "count" and ax.get_title() == "Weights"
+
+
+def test_plot_curves_keeps_coinciding_curves_and_zeros_visible(ax: Any) -> None:
+    plot_curves(ax, {"tfr": ([1.0, 0.0, 0.0], "failing"), "keras-rs": ([1.0, 0.0, 0.5], "failing"),
+                     "ours": ([1.0, 0.1, 0.01], "fixed")},
+                references={"oracle NDCG": 0.5}, logy=True)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    # The same role twice: the second is dashed; earlier curves are thicker, with their own marker.
+    assert lines["tfr"].get_linestyle() == "-" and lines["keras-rs"].get_linestyle() == "--"
+    assert lines["tfr"].get_linewidth() > lines["keras-rs"].get_linewidth() > lines["ours"].get_linewidth()
+    assert len({lines[k].get_marker() for k in ("tfr", "keras-rs", "ours")}) == 3
+    # Exactly 0 cannot be drawn on a log axis: a gap in the curve, and a marker near the x axis.
+    assert np.isnan(np.asarray(lines["tfr"].get_ydata(), dtype=float)[1:]).all()
+    np.testing.assert_array_equal(lines["tfr: exactly 0"].get_xdata(), [2, 3])
+    np.testing.assert_array_equal(lines["keras-rs: exactly 0"].get_xdata(), [2])
+    assert lines["tfr: exactly 0"].get_ydata()[0] != lines["keras-rs: exactly 0"].get_ydata()[0]  # staggered
+    assert "ours: exactly 0" not in lines
+    assert lines["oracle NDCG"].get_linestyle() == "-." and _same_colour(lines["oracle NDCG"].get_color(),
+                                                                         COLORS["oracle"])
+
+
+def test_plot_curves_draws_zeros_on_a_linear_axis(ax: Any) -> None:
+    plot_curves(ax, {"loss": ([1.0, 0.0], "failing")})
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["loss"].get_ydata(), [1.0, 0.0])
+    assert "loss: exactly 0" not in lines
