@@ -650,9 +650,12 @@ def _parse_svmlight(
     p: Path, n_features: Optional[int]
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Line-by-line SVMlight reader: unsorted and repeated indices, errors with line numbers."""
-    labels: list[float] = []
-    qids: list[int] = []
-    rows: list[dict[int, float]] = []
+    from array import array
+
+    labels = array("d")
+    qids = array("q")
+    lines = array("q")  # the file line of each row, for error messages
+    row_of, col_of, value_of = array("q"), array("q"), array("d")
     no_qid: list[int] = []
     repeated: list[int] = []
     with p.open() as handle:
@@ -689,27 +692,33 @@ def _parse_svmlight(
             if qid is None:
                 no_qid.append(number)
                 qid = -1
+            row = len(qids)
             qids.append(qid)
-            rows.append(values)
-    if not rows:
+            lines.append(number)
+            row_of.extend([row] * len(values))
+            col_of.extend(values.keys())
+            value_of.extend(values.values())
+    if not qids:
         raise ValueError(f"{p} holds no data lines.")
-    if len(no_qid) == len(rows):
+    if len(no_qid) == len(qids):
         raise ValueError(f"{p} has no 'qid:' fields; a ranking file needs the query id of every row.")
     if no_qid:
         raise ValueError(
-            f"{p}, line {no_qid[0]} has no 'qid:' field ({len(no_qid)} of {len(rows)} data lines have none); "
+            f"{p}, line {no_qid[0]} has no 'qid:' field ({len(no_qid)} of {len(qids)} data lines have none); "
             "a ranking file needs the query id of every row."
         )
-    used = [index for values in rows for index in values]
-    offset = 0 if used and min(used) == 0 else 1  # zero-based only if index 0 occurs
-    width = max(used, default=offset) + 1 - offset
+    rows = np.frombuffer(row_of, dtype=np.int64) if len(row_of) else np.zeros(0, dtype=np.int64)
+    cols = np.frombuffer(col_of, dtype=np.int64) if len(col_of) else np.zeros(0, dtype=np.int64)
+    offset = 0 if len(cols) and cols.min() == 0 else 1  # zero-based only if index 0 occurs
+    cols = cols - offset
+    width = int(cols.max()) + 1 if len(cols) else 0
     if n_features is not None:
         if width > n_features:
-            for number, values in zip(_data_line_numbers(p), rows):
-                if values and max(values) + 1 - offset > n_features:
-                    raise ValueError(
-                        f"{p}, line {number}: feature index {max(values)} is beyond n_features={n_features}."
-                    )
+            first = int(np.argmax(cols >= n_features))
+            raise ValueError(
+                f"{p}, line {lines[int(rows[first])]}: feature index {int(cols[first]) + offset} is beyond "
+                f"n_features={n_features}."
+            )
         width = n_features
     if repeated:
         warnings.warn(
@@ -718,13 +727,6 @@ def _parse_svmlight(
             RankingDataWarning,
             stacklevel=3,
         )
-    X = np.zeros((len(rows), width))
-    for i, values in enumerate(rows):
-        for index, entry in values.items():
-            X[i, index - offset] = entry
-    return np.asarray(qids, dtype=np.int64), X, np.asarray(labels, dtype=np.float64)
-
-
-def _data_line_numbers(p: Path) -> list[int]:
-    with p.open() as handle:
-        return [n for n, raw in enumerate(handle, start=1) if raw.split("#", 1)[0].strip()]
+    X = np.zeros((len(qids), width))
+    X[rows, cols] = np.frombuffer(value_of, dtype=np.float64) if len(value_of) else 0.0  # (row, col) unique
+    return np.array(qids, dtype=np.int64), X, np.array(labels, dtype=np.float64)
