@@ -1,15 +1,16 @@
 """An exact ListMLE loss for Keras: finite at any score gap, no padding constant.
 
-Defined in :doc:`/book/ranking/unscaled_features`.
+Defined in :doc:`/book/ranking/unscaled_features`; on Keras 3 (TensorFlow and
+JAX backends) in :doc:`/book/ranking/keras3`.
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
-import tensorflow as tf
+from companion import _keras
 
-__all__ = ["ListMLELoss"]
+__all__ = ["ListMLELoss", "listmle_per_list"]
 
 # Padded items get a logit this far below the lowest valid logit of their list,
 # so exp(pad - valid) is exactly 0 in float32 and they add nothing to any sum.
@@ -18,20 +19,36 @@ _PAD_OFFSET = 1e4
 # (exp(-60) is about 1e-26), so the faster shifted cumulative sum is exact.
 _FAST_GAP = 60.0
 
+_K = _keras.keras()
+_KERAS3 = _keras.keras_major() >= 3
 
-@tf.keras.utils.register_keras_serializable(package="companion")
-class ListMLELoss(tf.keras.losses.Loss):  # type: ignore[misc]
+
+def _static_shape(x: Any) -> tuple[Optional[int], ...]:
+    """The shape known before running: ``()`` if even the rank is unknown."""
+    try:
+        return tuple(None if d is None else int(d) for d in x.shape)
+    except (TypeError, ValueError):  # a TensorFlow shape of unknown rank
+        return ()
+
+
+_LossBase: Any = _K.losses.Loss
+
+
+@_K.utils.register_keras_serializable(package="companion")
+class ListMLELoss(_LossBase):  # type: ignore[misc]
     """ListMLE, the Plackett-Luce negative log-likelihood, computed exactly.
 
-    A drop-in replacement for ``tfr.keras.losses.ListMLELoss``. For each list,
-    items are sorted by label (best first) and the loss is
-    ``sum_i [log(sum_{j >= i} exp(s_j / T)) - s_i / T]`` over valid items, with
-    each term written as ``softplus(log(sum_{j > i} exp(s_j)) - s_i)``, so that
-    even a tiny term keeps its relative precision. The inner sums are shifted
-    cumulative sums while every within-list gap is below 60 (exact there, and
-    as fast as tensorflow-ranking), and a reverse cumulative log-sum-exp
-    (:func:`tf.math.cumulative_logsumexp`) beyond. Unlike tensorflow-ranking
-    0.5.5 it
+    Takes what ``tfr.keras.losses.ListMLELoss`` takes in a call,
+    ``loss(y_true, y_pred, sample_weight=None)``, with the same meaning: dense
+    or (TensorFlow) ragged lists, labels below 0 for padding, per-list or
+    per-item `sample_weight`. For each list, items are sorted by label (best
+    first) and the loss is ``sum_i [log(sum_{j >= i} exp(s_j / T)) - s_i / T]``
+    over valid items, with each term written as
+    ``softplus(log(sum_{j > i} exp(s_j)) - s_i)``, so that even a tiny term
+    keeps its relative precision. The inner sums are shifted cumulative sums
+    while every within-list gap is below 60 (exact there, and as fast as
+    tensorflow-ranking), and a reverse cumulative log-sum-exp beyond. Unlike
+    tensorflow-ranking 0.5.5 it
 
     * stays finite, with finite gradients, at any score gap (tensorflow-ranking
       returns -inf past a gap of about 88, and with padding from a score of
@@ -42,17 +59,25 @@ class ListMLELoss(tf.keras.losses.Loss):  # type: ignore[misc]
       is all padding (tensorflow-ranking adds ``log(n!)`` for it).
 
     Wherever tensorflow-ranking's loss is finite and no item is padded, the two
-    agree to float32 rounding.
+    agree to float32 rounding. The constructor is not tensorflow-ranking's: it
+    takes `temperature`, `reduction` and `name` by keyword as tensorflow-ranking
+    does, has no `lambda_weight`, and needs no ``ragged=True``.
+
+    The same class runs on tf.keras 2 (TensorFlow below 2.16, the book's stack)
+    and on Keras 3 with the TensorFlow or JAX backend, with the same
+    constructor, configuration, serialised name (``companion>ListMLELoss``),
+    padding and tie rules (see :doc:`/book/ranking/keras3`).
 
     Parameters
     ----------
     temperature : float, default=1.0
         Scores are divided by it before the loss. Positive.
     seed : int, optional
-        Op-level seed for breaking ties among equal labels (see Notes).
+        Seed for breaking ties among equal labels (see Notes).
     reduction : str, default="auto"
         Keras reduction over the lists of a batch; ``"auto"`` and
-        ``"sum_over_batch_size"`` give the mean over lists.
+        ``"sum_over_batch_size"`` give the mean over lists (on Keras 3,
+        ``"auto"`` is stored as ``"sum_over_batch_size"``).
     name : str, default="list_mle_loss"
         Name of the loss.
 
@@ -60,23 +85,35 @@ class ListMLELoss(tf.keras.losses.Loss):  # type: ignore[misc]
     -----
     **Ties.** Items with equal labels have no order of their own. As in
     tensorflow-ranking, they are shuffled at random on every call, so the loss
-    cannot fall below :func:`companion.ranking.loss_floor`. Set `seed` and seed
-    TensorFlow globally (:func:`companion.seed_everything`) to make the
-    sequence of shuffles repeatable.
+    cannot fall below :func:`companion.ranking.loss_floor`. On tf.keras 2 the
+    shuffle is TensorFlow's op-level `seed`: seed TensorFlow globally too
+    (:func:`companion.seed_everything`) to repeat the sequence of shuffles. On
+    Keras 3 it comes from a ``keras.random.SeedGenerator`` built from `seed`;
+    under JAX's ``jit`` (``model.fit``), where a generator that no layer owns
+    cannot advance, the shuffle is also keyed by the bits of the scores, so it
+    changes from one training step to the next.
 
     **Inputs.** ``y_true`` and ``y_pred`` have shape ``(n_lists, list_size)``;
     ``y_pred`` may have a trailing axis of size 1. A label below 0 marks a
-    padded item.
+    padded item. A shape mismatch raises a :class:`ValueError` (or, in a
+    TensorFlow graph whose shapes are only known at run time, an
+    ``InvalidArgumentError``) that says what to fix.
+
+    **sample_weight.** As in tensorflow-ranking: a weight per list,
+    ``(n_lists,)`` or ``(n_lists, 1)``, is used as it is; a weight per item,
+    ``(n_lists, list_size)``, becomes the label-weighted mean of the list's
+    item weights, ``sum(w * y) / sum(y)`` over valid items (0 if every label is
+    0).
 
     Examples
     --------
-    >>> import tensorflow as tf
+    >>> from companion.ranking import ListMLELoss
     >>> loss = ListMLELoss()
-    >>> round(float(loss(tf.constant([[2.0, 1.0, 0.0]]), tf.constant([[0.1, 0.1, 0.1]]))), 4)
+    >>> round(float(loss([[2.0, 1.0, 0.0]], [[0.1, 0.1, 0.1]])), 4)
     1.7918
-    >>> float(loss(tf.constant([[1.0, 0.0]]), tf.constant([[200.0, 0.0]])))  # TFR: -inf
+    >>> float(loss([[1.0, 0.0]], [[200.0, 0.0]]))  # TFR: -inf
     0.0
-    >>> float(loss(tf.constant([[1.0, 0.0]]), tf.constant([[30.0, 0.0]])))  # TFR: 0.0
+    >>> float(loss([[1.0, 0.0]], [[30.0, 0.0]]))  # TFR: 0.0
     9.357622912219837e-14
     """
 
@@ -84,33 +121,37 @@ class ListMLELoss(tf.keras.losses.Loss):  # type: ignore[misc]
         self,
         temperature: float = 1.0,
         seed: Optional[int] = None,
-        reduction: str = "auto",
+        reduction: Optional[str] = "auto",
         name: Optional[str] = "list_mle_loss",
     ) -> None:
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}.")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed must be an int or None, got {type(seed).__name__}: {seed!r}.")
+        if _KERAS3 and reduction == "auto":
+            reduction = "sum_over_batch_size"
         super().__init__(reduction=reduction, name=name)
         self.temperature = float(temperature)
         self.seed = seed
+        self._seed_source: Any = _K.random.SeedGenerator(seed) if _KERAS3 else seed
 
-    def call(self, y_true: Any, y_pred: Any) -> tf.Tensor:
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        """The reduced loss; dense, ragged, per-list or per-item weighted (see the class notes)."""
+        if _keras.is_tensorflow_tensor(y_true, "ragged") or _keras.is_tensorflow_tensor(y_pred, "ragged"):
+            y_true, y_pred, sample_weight = _ragged_to_dense(y_true, y_pred, sample_weight)
+        if sample_weight is not None:
+            sample_weight = _per_list_weights(y_true, sample_weight)
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         """Per-list losses, shape ``(n_lists,)``; Keras applies the reduction."""
-        labels = tf.convert_to_tensor(y_true)
-        logits = tf.convert_to_tensor(y_pred)
-        if logits.shape.rank == 3 and logits.shape[-1] == 1:
-            logits = tf.squeeze(logits, axis=-1)
-        if labels.shape.rank == 3 and labels.shape[-1] == 1:
-            labels = tf.squeeze(labels, axis=-1)
-        if labels.shape.rank is not None and labels.shape.rank != 2:
-            raise ValueError(
-                f"ListMLELoss expects y_true of shape (n_lists, list_size); got {labels.shape}. "
-                "Group rows by query with companion.ranking.group_lists."
-            )
-        if labels.shape.is_fully_defined() and logits.shape.is_fully_defined() and labels.shape != logits.shape:
-            raise ValueError(f"y_pred has shape {logits.shape} but y_true has shape {labels.shape}.")
-        logits = tf.cast(logits, tf.float32) / self.temperature
-        labels = tf.cast(labels, tf.float32)
-        return listmle_per_list(labels, logits, seed=self.seed)
+        o = _keras.ops()
+        labels = o.convert_to_tensor(y_true)
+        logits = o.convert_to_tensor(y_pred)
+        labels, logits = _check_shapes(labels, logits)
+        logits = o.cast(logits, "float32") / self.temperature
+        labels = o.cast(labels, "float32")
+        return listmle_per_list(labels, logits, seed=self._seed_source)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments, for ``from_config`` and model saving."""
@@ -119,63 +160,130 @@ class ListMLELoss(tf.keras.losses.Loss):  # type: ignore[misc]
         return config
 
 
-def listmle_per_list(labels: tf.Tensor, logits: tf.Tensor, seed: Optional[int] = None) -> tf.Tensor:
+def _check_shapes(labels: Any, logits: Any) -> tuple[Any, Any]:
+    """Squeeze a trailing axis of 1; refuse ranks and shapes that are not lists."""
+    o = _keras.ops()
+    label_shape, logit_shape = _static_shape(labels), _static_shape(logits)
+    if len(logit_shape) == 3 and logit_shape[-1] == 1:
+        logits = o.squeeze(logits, axis=-1)
+        logit_shape = logit_shape[:-1]
+    if len(label_shape) == 3 and label_shape[-1] == 1:
+        labels = o.squeeze(labels, axis=-1)
+        label_shape = label_shape[:-1]
+    if label_shape and len(label_shape) != 2:
+        raise ValueError(
+            f"ListMLELoss expects y_true of shape (n_lists, list_size); got {label_shape}. "
+            "Group rows by query with companion.ranking.group_lists."
+        )
+    hint = (
+        "ListMLELoss needs one score per item of each list: y_pred of shape (n_lists, list_size), the "
+        "shape of y_true. A model that scores one row per document gives (batch, 1); score whole lists "
+        "(companion.ranking.make_scorer) and group rows by query (companion.ranking.group_lists)."
+    )
+    if logit_shape and len(logit_shape) != 2:
+        raise ValueError(f"y_pred has shape {logit_shape} but y_true has shape {label_shape}. {hint}")
+    if label_shape and logit_shape:
+        for a, b in zip(label_shape, logit_shape):
+            if a is not None and b is not None and a != b:
+                raise ValueError(f"y_pred has shape {logit_shape} but y_true has shape {label_shape}. {hint}")
+        if all(d is not None for d in label_shape + logit_shape):
+            return labels, logits
+    # Shapes known only at run time (a TensorFlow graph): check them there.
+    return labels, _keras.assert_same_shape(labels, logits, f"y_pred and y_true differ in shape. {hint}")
+
+
+def _ragged_to_dense(y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
+    """Ragged lists to padded ones: label -1 (padding), score 0, weight 0 (as tensorflow-ranking)."""
+    import tensorflow as tf
+
+    if not (isinstance(y_true, tf.RaggedTensor) and isinstance(y_pred, tf.RaggedTensor)):
+        raise ValueError("ListMLELoss takes ragged y_true with ragged y_pred (or both dense), not one of each.")
+    if isinstance(sample_weight, tf.RaggedTensor):
+        sample_weight = sample_weight.to_tensor(0.0)
+    return y_true.to_tensor(-1.0), y_pred.to_tensor(0.0), sample_weight
+
+
+def _per_list_weights(y_true: Any, sample_weight: Any) -> Any:
+    """tensorflow-ranking's listwise weights: per-item weights become one weight per list."""
+    o = _keras.ops()
+    weights = o.cast(o.convert_to_tensor(sample_weight), "float32")
+    shape = _static_shape(weights)
+    if len(shape) <= 1:
+        return weights
+    if len(shape) == 2 and shape[1] == 1:
+        return o.squeeze(weights, axis=1)
+    labels = o.cast(o.convert_to_tensor(y_true), "float32")
+    if len(_static_shape(labels)) == 3:
+        labels = o.squeeze(labels, axis=-1)
+    if len(shape) == 3 and shape[-1] == 1:
+        weights = o.squeeze(weights, axis=-1)
+    gains = o.where(labels >= 0, labels, o.zeros_like(labels))
+    total = o.sum(gains, axis=1)
+    weighted = o.sum(weights * gains, axis=1)
+    return o.where(total > 0, weighted / o.where(total > 0, total, o.ones_like(total)), o.zeros_like(total))
+
+
+def listmle_per_list(labels: Any, logits: Any, seed: Any = None) -> Any:
     """Exact ListMLE of each list: float32 tensor of shape ``(n_lists,)``.
 
     The computation behind :class:`ListMLELoss`, for use outside Keras.
 
     Parameters
     ----------
-    labels : tf.Tensor of shape (n_lists, list_size)
+    labels : tensor of shape (n_lists, list_size)
         Labels; below 0 marks padding.
-    logits : tf.Tensor of shape (n_lists, list_size)
+    logits : tensor of shape (n_lists, list_size)
         Scores, already divided by any temperature.
-    seed : int, optional
-        Op-level seed for the random order of tied labels.
+    seed : int or keras.random.SeedGenerator, optional
+        Seed of the random order of tied labels: TensorFlow's op-level seed on
+        tf.keras 2; on Keras 3 an int or a ``SeedGenerator`` (an int gives the
+        same order on every call).
 
     Returns
     -------
-    tf.Tensor of shape (n_lists,)
+    tensor of shape (n_lists,)
         The loss of each list; 0 for lists with fewer than two valid items.
     """
+    o = _keras.ops()
+    labels = o.cast(o.convert_to_tensor(labels), "float32")
+    logits = o.cast(o.convert_to_tensor(logits), "float32")
+    inf = float("inf")
     mask = labels >= 0
-    # Random order among equal labels: shuffle, then sort stably by label.
-    noise = tf.random.uniform(tf.shape(labels), seed=seed)
-    shuffle = tf.argsort(noise, axis=1, stable=True)
-    keys = tf.gather(tf.where(mask, labels, -tf.ones_like(labels) * float("inf")), shuffle, batch_dims=1)
-    order = tf.gather(shuffle, tf.argsort(keys, axis=1, direction="DESCENDING", stable=True), batch_dims=1)
-    sorted_mask = tf.gather(mask, order, batch_dims=1)
-    sorted_logits = tf.gather(logits, order, batch_dims=1)
+    # Random order among equal labels: shuffle, then sort stably by label (descending).
+    noise = _keras.uniform_noise(labels, seed, logits)
+    shuffle = o.argsort(noise, axis=1)
+    keys = o.take_along_axis(o.where(mask, -labels, inf), shuffle, axis=1)
+    order = o.take_along_axis(shuffle, o.argsort(keys, axis=1), axis=1)
+    sorted_mask = o.take_along_axis(mask, order, axis=1)
+    sorted_logits = o.take_along_axis(logits, order, axis=1)
 
-    lowest = tf.reduce_min(tf.where(sorted_mask, sorted_logits, float("inf")), axis=1, keepdims=True)
-    highest = tf.reduce_max(tf.where(sorted_mask, sorted_logits, -float("inf")), axis=1, keepdims=True)
-    any_valid = tf.math.is_finite(lowest)
-    lowest = tf.where(any_valid, lowest, tf.zeros_like(lowest))
-    highest = tf.where(any_valid, highest, tf.zeros_like(highest))
-    pad = tf.stop_gradient(lowest - _PAD_OFFSET - tf.abs(lowest))
-    z = tf.where(sorted_mask, sorted_logits, pad)
-    n_valid = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+    lowest = o.min(o.where(sorted_mask, sorted_logits, inf), axis=1, keepdims=True)
+    highest = o.max(o.where(sorted_mask, sorted_logits, -inf), axis=1, keepdims=True)
+    any_valid = o.isfinite(lowest)
+    lowest = o.where(any_valid, lowest, o.zeros_like(lowest))
+    highest = o.where(any_valid, highest, o.zeros_like(highest))
+    pad = o.stop_gradient(lowest - _PAD_OFFSET - o.abs(lowest))
+    z = o.where(sorted_mask, sorted_logits, pad)
+    n_valid = o.sum(o.cast(mask, "int32"), axis=1)
 
     # Each term is log(exp(z_i) + sum_{j > i} exp(z_j)) - z_i = softplus(rest_i - z_i),
     # with rest_i = log(sum_{j > i} exp(z_j)): exact even when the term is tiny.
-    def shifted_sums() -> tf.Tensor:
+    def shifted_sums() -> Any:
         # Fast path: with every gap below _FAST_GAP, exp(z - max) of every valid item
         # is a normal float32, so plain cumulative sums lose nothing.
-        shift = tf.stop_gradient(highest)
-        tail = tf.cumsum(tf.exp(z - shift), axis=1, exclusive=True, reverse=True)
+        shift = o.stop_gradient(highest)
+        tail = _keras.reverse_exclusive_cumsum(o.exp(z - shift))
         has_tail = tail > 0
-        rest = tf.math.log(tf.where(has_tail, tail, tf.ones_like(tail))) + shift
-        return tf.where(has_tail, rest - z, tf.fill(tf.shape(z), -_PAD_OFFSET))
+        rest = o.log(o.where(has_tail, tail, o.ones_like(tail))) + shift
+        return o.where(has_tail, rest - z, o.full_like(z, -_PAD_OFFSET))
 
-    def log_sum_exp_sums() -> tf.Tensor:
-        # Any gap: a reverse cumulative log-sum-exp. One padded column is appended
-        # so that the last position, too, has a finite (and negligible) tail.
-        padded = tf.concat([z, pad], axis=1)
-        rest = tf.math.cumulative_logsumexp(padded, axis=1, exclusive=True, reverse=True)[:, :-1]
-        return rest - z
+    def log_sum_exp_sums() -> Any:
+        # Any gap: a reverse cumulative log-sum-exp, with one padded column after
+        # the last, so that the last position, too, has a finite (and negligible) tail.
+        return _keras.reverse_exclusive_cumlogsumexp(z, pad) - z
 
-    gaps = tf.where(n_valid[:, None] >= 2, highest - lowest, tf.zeros_like(highest))
-    diffs = tf.cond(tf.reduce_all(gaps < _FAST_GAP), shifted_sums, log_sum_exp_sums)
-    terms = tf.where(sorted_mask, tf.math.softplus(diffs), tf.zeros_like(sorted_logits))
-    per_list = tf.reduce_sum(terms, axis=1)
-    return tf.where(n_valid >= 2, per_list, tf.zeros_like(per_list))
+    gaps = o.where(n_valid[:, None] >= 2, highest - lowest, o.zeros_like(highest))
+    diffs = o.cond(o.all(gaps < _FAST_GAP), shifted_sums, log_sum_exp_sums)
+    terms = o.where(sorted_mask, o.softplus(diffs), o.zeros_like(sorted_logits))
+    per_list = o.sum(terms, axis=1)
+    return o.where(n_valid >= 2, per_list, o.zeros_like(per_list))

@@ -1,0 +1,240 @@
+"""One Keras for the package: tf.keras 2 (the book's TensorFlow 2.15) or Keras 3.
+
+Defined in :doc:`/book/ranking/keras3`.
+
+:class:`companion.ranking.ListMLELoss` is written once, against the names of
+``keras.ops``. On Keras 3 (any backend) those are ``keras.ops`` itself; on
+tf.keras 2, which has no ``keras.ops``, :class:`_TF2Ops` maps the same names to
+the TensorFlow operations the loss always used there, so the book's figures do
+not move. The few primitives that ``keras.ops`` lacks or computes less well (a
+reverse exclusive cumulative sum and log-sum-exp, random noise that varies
+under JAX's ``jit``) are the functions of this module, each with one branch per
+backend.
+
+Nothing here imports TensorFlow or Keras until it is first called.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from functools import lru_cache
+from typing import Any, Optional
+
+__all__ = ["keras", "keras_major", "backend", "ops", "is_tensorflow_tensor"]
+
+
+@lru_cache(maxsize=None)
+def _load() -> tuple[Any, int]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    try:
+        module = importlib.import_module("keras")
+        major = int(str(module.__version__).split(".")[0])
+    except ImportError:
+        module, major = None, 0
+    if major >= 3:
+        return module, major
+    try:
+        tf = importlib.import_module("tensorflow")
+    except ImportError as error:
+        raise ImportError(
+            "companion's ranking loss needs Keras: Keras 3 (pip install 'companion[keras3]', "
+            "with TensorFlow or JAX) or tf.keras 2 (pip install 'companion[tfr]')."
+        ) from error
+    return tf.keras, 2
+
+
+def keras() -> Any:
+    """The Keras in use: the ``keras`` package if it is Keras 3, else ``tf.keras``."""
+    return _load()[0]
+
+
+def keras_major() -> int:
+    """3 on Keras 3, 2 on tf.keras 2 (TensorFlow below 2.16)."""
+    return _load()[1]
+
+
+def backend() -> str:
+    """``"tensorflow"``, ``"jax"`` or ``"torch"``: always ``"tensorflow"`` on tf.keras 2."""
+    return str(keras().backend.backend()) if keras_major() >= 3 else "tensorflow"
+
+
+def _tf() -> Any:
+    # An import statement, not importlib: AutoGraph traces this inside tf.function.
+    import tensorflow as tf
+
+    return tf
+
+
+def is_tensorflow_tensor(x: Any, kind: str) -> bool:
+    """Whether `x` is a TensorFlow ``RaggedTensor`` (`kind` ``"ragged"``) without importing TensorFlow."""
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return False
+    return isinstance(x, tf.RaggedTensor) if kind == "ragged" else False
+
+
+class _TF2Ops:
+    """The subset of ``keras.ops`` the package uses, on tf.keras 2 (TensorFlow ops)."""
+
+    def __init__(self) -> None:
+        self.tf = _tf()
+
+    def convert_to_tensor(self, x: Any, dtype: Optional[str] = None) -> Any:
+        return self.tf.convert_to_tensor(x, dtype=dtype)
+
+    def cast(self, x: Any, dtype: str) -> Any:
+        return self.tf.cast(x, dtype)
+
+    def shape(self, x: Any) -> Any:
+        return self.tf.shape(x)
+
+    def where(self, condition: Any, x: Any, y: Any) -> Any:
+        return self.tf.where(condition, x, y)
+
+    def take_along_axis(self, x: Any, indices: Any, axis: int) -> Any:
+        assert axis == 1
+        return self.tf.gather(x, indices, batch_dims=1)
+
+    def argsort(self, x: Any, axis: int = -1) -> Any:
+        return self.tf.argsort(x, axis=axis, stable=True)
+
+    def exp(self, x: Any) -> Any:
+        return self.tf.exp(x)
+
+    def log(self, x: Any) -> Any:
+        return self.tf.math.log(x)
+
+    def softplus(self, x: Any) -> Any:
+        return self.tf.math.softplus(x)
+
+    def abs(self, x: Any) -> Any:
+        return self.tf.abs(x)
+
+    def min(self, x: Any, axis: int, keepdims: bool = False) -> Any:
+        return self.tf.reduce_min(x, axis=axis, keepdims=keepdims)
+
+    def max(self, x: Any, axis: int, keepdims: bool = False) -> Any:
+        return self.tf.reduce_max(x, axis=axis, keepdims=keepdims)
+
+    def sum(self, x: Any, axis: int) -> Any:
+        return self.tf.reduce_sum(x, axis=axis)
+
+    def all(self, x: Any) -> Any:
+        return self.tf.reduce_all(x)
+
+    def isfinite(self, x: Any) -> Any:
+        return self.tf.math.is_finite(x)
+
+    def stop_gradient(self, x: Any) -> Any:
+        return self.tf.stop_gradient(x)
+
+    def concatenate(self, xs: Any, axis: int) -> Any:
+        return self.tf.concat(xs, axis=axis)
+
+    def squeeze(self, x: Any, axis: int) -> Any:
+        return self.tf.squeeze(x, axis=axis)
+
+    def arange(self, n: Any) -> Any:
+        return self.tf.range(n)
+
+    def cond(self, pred: Any, true_fn: Any, false_fn: Any) -> Any:
+        return self.tf.cond(pred, true_fn, false_fn)
+
+    def zeros_like(self, x: Any) -> Any:
+        return self.tf.zeros_like(x)
+
+    def ones_like(self, x: Any) -> Any:
+        return self.tf.ones_like(x)
+
+    def full_like(self, x: Any, value: float) -> Any:
+        return self.tf.fill(self.tf.shape(x), value)
+
+
+@lru_cache(maxsize=None)
+def ops() -> Any:
+    """``keras.ops`` on Keras 3; the same names over TensorFlow on tf.keras 2."""
+    return keras().ops if keras_major() >= 3 else _TF2Ops()
+
+
+def reverse_exclusive_cumsum(x: Any) -> Any:
+    """``out[:, i] = sum(x[:, i + 1:])`` along axis 1, summed from the right."""
+    if backend() == "tensorflow":
+        return _tf().cumsum(x, axis=1, exclusive=True, reverse=True)
+    o = ops()
+    inclusive = o.flip(o.cumsum(o.flip(x, axis=1), axis=1), axis=1)
+    return o.concatenate([inclusive[:, 1:], o.zeros_like(x[:, :1])], axis=1)
+
+
+def reverse_exclusive_cumlogsumexp(x: Any, last: Any) -> Any:
+    """``out[:, i] = log(sum(exp(x[:, i + 1:])) + exp(last))`` along axis 1.
+
+    `last` (shape ``(n, 1)``) is one more column after the last one, so that
+    every position has a finite result.
+    """
+    if backend() == "tensorflow":
+        tf = _tf()
+        padded = tf.concat([x, last], axis=1)
+        return tf.math.cumulative_logsumexp(padded, axis=1, exclusive=True, reverse=True)[:, :-1]
+    o = ops()
+    shifted = o.concatenate([x[:, 1:], last], axis=1)
+    if backend() == "jax":
+        lax = importlib.import_module("jax.lax")
+        return lax.cumlogsumexp(shifted, axis=1, reverse=True)
+    return o.associative_scan(o.logaddexp, shifted, reverse=True, axis=1)
+
+
+def uniform_noise(like: Any, seed: Any, data: Any) -> Any:
+    """Uniform [0, 1) noise of the shape of `like`, for the random order of ties.
+
+    `seed` is an int or None (on tf.keras 2 TensorFlow's op-level seed, new
+    noise on every call) or a ``keras.random.SeedGenerator`` (Keras 3: new
+    noise on every call; an int there gives the same noise on every call).
+    Under JAX's ``jit`` a seed generator that no layer owns cannot advance
+    (Keras reads its state once, when it traces, and ``model.fit`` does not
+    track a loss's variables), so on JAX the seed is combined with a hash of
+    the bits of `data` (the scores, which change at every training step): the
+    noise is a fixed function of the seed and the scores, and differs between
+    training steps.
+    """
+    if keras_major() < 3:
+        tf = _tf()
+        return tf.random.uniform(tf.shape(like), seed=seed)
+    o = ops()
+    random = keras().random
+    if backend() != "jax":
+        return random.uniform(o.shape(like), seed=seed)
+    jnp = importlib.import_module("jax.numpy")
+    lax = importlib.import_module("jax.lax")
+    tracing = isinstance(data, importlib.import_module("jax.core").Tracer)
+    if isinstance(seed, random.SeedGenerator):
+        if not tracing:
+            return random.uniform(o.shape(like), seed=seed)
+        key = jnp.asarray(seed.state.value).astype(jnp.uint32)
+    elif seed is None and not tracing:
+        return random.uniform(o.shape(like))
+    else:
+        key = jnp.asarray([0 if seed is None else seed, 0], dtype=jnp.uint32)
+    bits = lax.bitcast_convert_type(lax.stop_gradient(data).astype(jnp.float32), jnp.uint32).reshape(-1)
+    # A cheap hash of the scores: a wrapping, position-weighted sum of their bits.
+    weights = jnp.arange(bits.size, dtype=jnp.uint32) * jnp.uint32(2654435761) | jnp.uint32(1)
+    digest = jnp.sum(bits * weights, dtype=jnp.uint32)
+    key = key.at[1].set(key[1] ^ digest)
+    return random.uniform(o.shape(like), seed=key)
+
+
+def assert_same_shape(labels: Any, logits: Any, message: str) -> Any:
+    """A run-time check of equal shapes, for graph code whose static shapes are unknown.
+
+    Returns `logits` (with a dependency on the check on TensorFlow). JAX and
+    PyTorch always know shapes when the loss runs, so only TensorFlow needs it.
+    """
+    if backend() != "tensorflow":
+        return logits
+    tf = _tf()
+    check = tf.debugging.assert_equal(tf.shape(labels), tf.shape(logits), message=message)
+    with tf.control_dependencies([check]):
+        return tf.identity(logits)
