@@ -143,6 +143,7 @@ def check_file(
     from companion.diagnose import DiagnosisWarning, diagnose_ranking_data
 
     p = Path(path)
+    notes: list[str] = []
     fmt = format or ("csv" if p.suffix.lower() == ".csv" else "svmlight")
     if fmt not in _FORMATS:
         raise UsageError(f"unknown format {fmt!r}; use svmlight or csv.")
@@ -157,9 +158,8 @@ def check_file(
     else:
         if qid_column is not None or label_column is not None or ignore:
             raise UsageError("--qid, --label and --ignore are for CSV files; an SVMlight file has 'qid:' fields.")
-        qid, X, y = _read_svmlight(p, n_features)
+        qid, X, y = _read_svmlight(p, n_features, notes)
         names = [str(j + 1) for j in range(X.shape[1])]  # numbered as in the file, from 1
-    notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DiagnosisWarning)
         try:
@@ -176,16 +176,18 @@ def check_file(
                        (int(counts.min()), float(np.median(counts)), int(counts.max())), findings, notes)
 
 
-def _read_svmlight(p: Path, n_features: Optional[int]) -> tuple[NDArray[np.int64], NDArray[np.float64],
-                                                                 NDArray[np.float64]]:
+def _read_svmlight(p: Path, n_features: Optional[int], notes: list[str]) -> tuple[
+        NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     from companion.ranking import RankingDataWarning, load_svmlight_ranking
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RankingDataWarning)  # repeated indices: documented, last wins
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RankingDataWarning)
         try:
-            return load_svmlight_ranking(p, n_features=n_features)
+            loaded = load_svmlight_ranking(p, n_features=n_features)
         except (ValueError, UnicodeDecodeError) as exc:
             raise UsageError(str(exc)) from None
+    notes += [str(w.message) for w in caught if issubclass(w.category, RankingDataWarning)]
+    return loaded
 
 
 def _read_csv(

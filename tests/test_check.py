@@ -99,7 +99,17 @@ def test_too_few_lists_for_the_leak_check_is_a_note(tmp_path: Path) -> None:
     path = write_svmlight(tmp_path / "small.txt", [1, 1, 2, 2], [[0.1], [0.2], [0.3], [0.4]], [1, 0, 1, 0])
     status, out = check("check", str(path))
     assert status == 0
-    assert "note: the leaked-feature check was skipped: 2 lists" in out and "No problems found" in out
+    flat = " ".join(out.split())  # notes are wrapped at 100 characters
+    assert "note: the leaked-feature check was skipped: 2 lists" in flat and "No problems found" in flat
+
+
+def test_repeated_feature_indices_are_read_and_noted(tmp_path: Path) -> None:
+    path = tmp_path / "letor.txt"
+    path.write_text("1 qid:1 2:0.5 1:0.1 1:0.3\n0 qid:1 1:0.2 2:0.1\n1 qid:2 1:0.1\n0 qid:2 1:0.4\n")
+    status, out = check("check", str(path))
+    assert status == 0 and "2 features" in out
+    flat = " ".join(out.split())  # notes are wrapped at 100 characters
+    assert "note: " in flat and "line 1 (and 0 other lines) repeats a feature index" in flat
 
 
 def write_csv(path: Path, header: str, rows: list[str]) -> Path:
