@@ -15,12 +15,15 @@ from companion.rbm._ais import (
     ais_schedule,
 )
 from companion.rbm._data import feature_accuracy, load_split
-from companion.rbm._estimator import HISTORY_KEYS, RBM
+from companion.rbm._estimator import GAUSSIAN_SCALE_LIMIT, HISTORY_KEYS, RANGE_TOLERANCE, RBM, DataRangeWarning
 from companion.rbm._exact import MAX_EXACT_HIDDEN, exact_log_likelihood, log_partition
 
 __all__ = [
     "RBM",
     "HISTORY_KEYS",
+    "DataRangeWarning",
+    "RANGE_TOLERANCE",
+    "GAUSSIAN_SCALE_LIMIT",
     "exact_log_likelihood",
     "log_partition",
     "MAX_EXACT_HIDDEN",

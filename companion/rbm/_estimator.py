@@ -109,6 +109,25 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
     Hinton's initialisation, a held-out monitor set, and a per-epoch
     :attr:`history_` of the quantities that tell a healthy run from a failing
     one :cite:p:`hinton2010guide`. Computation is in float32 by default.
+    Input may be a dense array or a scipy sparse matrix; :meth:`transform`
+    names its outputs ``rbm0``, ``rbm1``, ... (:meth:`get_feature_names_out`)
+    and follows :meth:`set_output` (pandas output, for example).
+
+    Data range (see :doc:`/book/rbm/unscaled_data`). Bernoulli units take
+    values in [0, 1]. Values within :data:`RANGE_TOLERANCE` (1e-6) of it are
+    rounding noise (``MinMaxScaler`` returns 1.0000000000000002 on many data
+    sets) and are clipped silently. Beyond it, :meth:`fit` and
+    :meth:`partial_fit` refuse the data with an error that prints its range:
+    it is unscaled, and training on it fails. The methods that read unseen
+    rows (:meth:`transform`, :meth:`free_energy`, :meth:`score_samples`,
+    :meth:`reconstruct`, :meth:`gibbs`) clip them into [0, 1] with a
+    :class:`DataRangeWarning`: held-out rows scaled with the training rows'
+    minimum and maximum fall outside [0, 1] (in a ``Pipeline`` under
+    ``GridSearchCV``, for example), and the nearest value a unit can take is
+    the sensible reading of them. ``MinMaxScaler(clip=True)`` clips them
+    first, without a warning. Gaussian units: :meth:`fit` warns
+    (:class:`DataRangeWarning`) when a feature is far from standardised
+    (:data:`GAUSSIAN_SCALE_LIMIT`).
 
     Parameters
     ----------
@@ -235,6 +254,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         self.dtype = dtype
         self.warm_start = warm_start
         self.random_state = random_state
+
+    @property
+    def _n_features_out(self) -> int:
+        """Number of features :meth:`transform` makes (names: ``rbm0``, ``rbm1``, ...)."""
+        return int(self.components_.shape[0])
 
     @property
     def _dt(self) -> Any:
@@ -501,7 +525,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy sparse matrix of shape (n_samples, n_features)
             Training data: in [0, 1] for Bernoulli visible units, standardised
             for Gaussian ones.
         y : ignored
@@ -515,8 +539,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         Raises
         ------
         ValueError
-            For data outside [0, 1] with Bernoulli units (the message names
-            the fix), NaN or infinite values, or a 1-D `X`.
+            For data outside [0, 1] (beyond rounding noise) with Bernoulli
+            units (the message names the fix), NaN or infinite values, or a
+            1-D `X`.
+
+        Warns
+        -----
+        DataRangeWarning
+            When Gaussian units get data that is not standardised.
         """
         self._validate_params()
         resume = self.warm_start and hasattr(self, "components_")
@@ -527,17 +557,17 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         Xv = self._check_X(X, reset=not resume, cast=False, fitting=True, densify=False)
         rng = self._rng()
         previous: Optional[tuple[int, NDArray[np.int64], int]] = getattr(self, "_split", None)
-        if resume and previous is not None and previous[0] == len(Xv):
+        if resume and previous is not None and previous[0] == Xv.shape[0]:
             _, order, n_val = previous
         else:
-            n_val = int(round(self.validation_fraction * len(Xv)))
-            if self.validation_fraction > 0 and (n_val < 1 or n_val >= len(Xv)):
+            n_val = int(round(self.validation_fraction * Xv.shape[0]))
+            if self.validation_fraction > 0 and (n_val < 1 or n_val >= Xv.shape[0]):
                 raise ValueError(
-                    f"validation_fraction={self.validation_fraction} holds out {n_val} of {len(Xv)} rows; "
+                    f"validation_fraction={self.validation_fraction} holds out {n_val} of {Xv.shape[0]} rows; "
                     "it must leave at least one row on each side."
                 )
-            order = rng.permutation(len(Xv))
-            self._split = (len(Xv), order, n_val)
+            order = rng.permutation(Xv.shape[0])
+            self._split = (Xv.shape[0], order, n_val)
         X_val: Optional[F32] = self._rows(Xv, order[:n_val]) if n_val else None
         train_rows = order[n_val:]
         X_mon = self._rows(Xv, train_rows[:_MONITOR_ROWS])
@@ -573,7 +603,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy sparse matrix of shape (n_samples, n_features)
             One mini-batch.
         y : ignored
             Not used; present for scikit-learn's API.
@@ -600,7 +630,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy sparse matrix of shape (n_samples, n_features)
 
         Returns
         -------
@@ -614,7 +644,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy sparse matrix of shape (n_samples, n_features)
 
         Returns
         -------
@@ -633,7 +663,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy sparse matrix of shape (n_samples, n_features)
 
         Returns
         -------
@@ -652,7 +682,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy sparse matrix of shape (n_samples, n_features)
             Starting visible states.
         k : int, default=1
             Number of steps, at least 1.
@@ -676,7 +706,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy sparse matrix of shape (n_samples, n_features)
 
         Returns
         -------
