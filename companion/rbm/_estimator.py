@@ -719,6 +719,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = [self.dtype]
         tags.non_deterministic = False
         return tags
