@@ -393,6 +393,21 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
             return (rng.random(mean.shape, dtype=self._dt) < mean).astype(self._dt)
         return mean + rng.standard_normal(mean.shape, dtype=self._dt)
 
+    def _hidden_means(self, v: F32, out: F32) -> None:
+        np.matmul(v, self.components_.T, out=out)
+        out += self.intercept_hidden_
+        _sigmoid_(out)
+
+    def _visible_sample(self, h: F32, out: F32, work: "_Scratch", rng: np.random.Generator) -> None:
+        np.matmul(h, self.components_, out=out)
+        out += self.intercept_visible_
+        if self.visible == "bernoulli":
+            _sigmoid_(out)
+            work.sample(out, out, rng)
+        else:
+            rng.standard_normal(out=work.u_v, dtype=self._dt)
+            out += work.u_v
+
     def _scratch(self, n: int) -> "_Scratch":
         return _Scratch(n, self.n_components, self.components_.shape[1], self._dt)
 
@@ -408,9 +423,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         n, W = work.n, self.components_
         v_pos, v_neg = work.V[:n], work.V[n:]
         h_pos, h_neg = work.H[:n], work.H[n:]
-        np.matmul(v_pos, W.T, out=h_pos)
-        h_pos += self.intercept_hidden_
-        _sigmoid_(h_pos)
+        self._hidden_means(v_pos, h_pos)
         if self.persistent:
             if self._chains is None or self._chains.shape[0] != n:
                 self._chains = np.empty_like(h_pos)
@@ -420,17 +433,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
             h = work.h
             work.sample(h_pos, h, rng)
         for step in range(self.k):
-            np.matmul(h, W, out=v_neg)
-            v_neg += self.intercept_visible_
-            if self.visible == "bernoulli":
-                _sigmoid_(v_neg)
-                work.sample(v_neg, v_neg, rng)
-            else:
-                rng.standard_normal(out=work.u_v, dtype=self._dt)
-                v_neg += work.u_v
-            np.matmul(v_neg, W.T, out=h_neg)
-            h_neg += self.intercept_hidden_
-            _sigmoid_(h_neg)
+            self._visible_sample(h, v_neg, work, rng)
+            self._hidden_means(v_neg, h_neg)
             if step < self.k - 1 or self.persistent:
                 work.sample(h_neg, h, rng)
 
