@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:  `make book`  and  `make test`.
-# Both create .venv from requirements.txt on first use (and refresh it when
-# requirements.txt or pyproject.toml change).
+# Both create .venv from requirements.txt (every package pinned; made from
+# requirements.in by `make lock`) on first use, and refresh it when
+# requirements.txt or pyproject.toml change.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -14,12 +15,13 @@ ALL_NOTEBOOKS := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoi
 MODERN_NOTEBOOKS := $(shell grep -l '"companion_env": "modern"' $(ALL_NOTEBOOKS) /dev/null)
 NOTEBOOKS := $(filter-out $(MODERN_NOTEBOOKS),$(ALL_NOTEBOOKS))
 
-# TensorFlow 2.15 (and so tensorflow-ranking 0.5.5) supports CPython 3.9 to 3.11.
-# Take the newest supported interpreter on PATH, or the one named by PYTHON=.
-SUPPORTED := 3.11 3.10 3.9
-PYTHON ?= $(shell for v in $(SUPPORTED); do \
-	    command -v python$$v >/dev/null 2>&1 && { echo python$$v; exit 0; }; done; \
-	  command -v python3 >/dev/null 2>&1 && python3 -c 'import sys; sys.exit(not ((3, 9) <= sys.version_info[:2] <= (3, 11)))' && echo python3)
+# The book environment is CPython 3.11: TensorFlow 2.15 (and so tensorflow-ranking
+# 0.5.5) stops at 3.11, and the pinned scipy, scikit-learn, matplotlib and
+# ipykernel start at 3.11. (The companion package alone runs on 3.9 to 3.13:
+# make test-modern.) Take python3.11 from PATH, or the one named by PYTHON=.
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || \
+	  { command -v python3 >/dev/null 2>&1 && python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' && echo python3; })
+IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 
 # Quiet, deterministic TensorFlow for every command below.
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -30,12 +32,17 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 PYTEST_UNIT  := $(BIN)/python -m pytest tests companion --doctest-modules
 NBVAL_FLAGS  := --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg
 BUILD_BOOK   := $(BIN)/jupyter-book build . -W --keep-going
+# The notebooks whose figures go through NumPy/SciPy/scikit-learn linear algebra
+# (OpenBLAS): the portability pass runs them again under other kernels.
+BLAS_NOTEBOOKS := $(wildcard book/rbm/*.ipynb) book/doctor.ipynb
 
-.PHONY: help venv book test unit nbval typecheck execute lab bench clean distclean
+.PHONY: help venv book test unit nbval portability typecheck test-browser lock execute lab bench clean distclean test-modern venv-modern execute-modern bench-modern test-install-modern
 
 help:
 	@echo "make book     build the HTML book into _build/html (warnings are errors)"
-	@echo "make test     unit tests, type check, strict nbval over every notebook, book build"
+	@echo "make test     unit tests, strict nbval over every notebook (again under other BLAS"
+	@echo "              kernels and thread counts), type check, book build"
+	@echo "make test-browser  build the book and check every page in headless Chromium"
 	@echo "make execute  re-run every notebook in place (authors: refresh stored outputs)"
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make bench    run the benchmark scripts in bench/"
@@ -45,14 +52,14 @@ venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
-	  echo "error: no supported Python found. This book needs CPython 3.9, 3.10 or 3.11"; \
-	  echo "       (TensorFlow 2.15 and tensorflow-ranking 0.5.5 do not support newer versions)."; \
+	  echo "error: no Python 3.11 found. The book environment needs CPython 3.11"; \
+	  echo "       (TensorFlow 2.15 stops at 3.11; the pinned scientific stack starts at 3.11)."; \
 	  echo "       Install python3.11 and run again, or pass PYTHON=/path/to/python3.11."; \
 	  exit 1; fi
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; ok = (3, 9) <= v <= (3, 11); \
-	  ok or sys.exit("error: %s is Python %d.%d; this book needs 3.9, 3.10 or 3.11 (TensorFlow 2.15)." % (sys.executable, *v))'
-	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit(not ((3, 9) <= sys.version_info[:2] <= (3, 11)))'; then \
-	  echo "Existing $(VENV) uses an unsupported Python; recreating it."; rm -rf $(VENV); fi
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; v == (3, 11) or \
+	  sys.exit("error: %s is Python %d.%d; the book environment needs 3.11 (TensorFlow 2.15)." % (sys.executable, *v))'
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c '$(IS_311)'; then \
+	  echo "Existing $(VENV) is not Python 3.11; recreating it."; rm -rf $(VENV); fi
 	@[ -x $(BIN)/python ] || { echo "Creating $(VENV) with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -72,12 +79,41 @@ typecheck: $(STAMP)
 nbval: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL_FLAGS) $(NOTEBOOKS)
 
+# Strict nbval again for the BLAS notebooks, under every other OpenBLAS kernel
+# family this CPU runs and other thread counts (tools/portability.py).
+portability: $(STAMP)
+	$(BIN)/python tools/portability.py $(BLAS_NOTEBOOKS)
+
 # One pytest run over the unit tests and every notebook (strict output comparison),
-# then the type check and the book build with warnings as errors.
+# the portability pass, then the type check and the book build with warnings as errors.
 test: $(STAMP)
 	$(PYTEST_UNIT) $(NOTEBOOKS) $(NBVAL_FLAGS)
+	$(BIN)/python tools/portability.py $(BLAS_NOTEBOOKS)
 	$(BIN)/python -m mypy companion
 	$(BUILD_BOOK)
+
+# The rendered book in a real browser: Debian's Chromium (installed when missing),
+# driven by Playwright, which downloads no browser; MathJax from a local copy
+# (npm's mathjax@3), served in place of its CDN. See tests/browser/browser_check.py.
+MATHJAX_DIR := .cache/mathjax
+test-browser: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@[ -f $(MATHJAX_DIR)/es5/tex-mml-chtml.js ] || { mkdir -p .cache && cd .cache && \
+	  npm pack --silent mathjax@3.2.2 >/dev/null && tar xzf mathjax-3.2.2.tgz && rm -rf mathjax && \
+	  mv package mathjax && rm mathjax-3.2.2.tgz; }
+	rm -rf _build/html
+	$(BUILD_BOOK)
+	MATHJAX_DIR=$(MATHJAX_DIR) $(BIN)/python -m pytest -p no:cacheprovider tests/browser/browser_check.py
+
+# Resolve requirements.in into requirements.txt (every package pinned), in a
+# fresh Python 3.11 environment.
+lock:
+	rm -rf .cache/lock && $(PYTHON) -m venv .cache/lock
+	.cache/lock/bin/python -m pip install --quiet --upgrade pip
+	.cache/lock/bin/python -m pip install --quiet -r requirements.in
+	{ sed -n '1,4p' requirements.txt; .cache/lock/bin/python -m pip freeze; } > requirements.txt.new
+	mv requirements.txt.new requirements.txt && rm -rf .cache/lock
 
 # The performance appendix reads the times of the other notebooks: run it last.
 PERF_NB := book/performance.ipynb
@@ -96,9 +132,90 @@ bench: $(STAMP)
 	  $(BIN)/python bench/bench_$$name.py --json bench/results/$$name.json || exit 1; done
 
 clean:
-	rm -rf _build .pytest_cache .mypy_cache .hypothesis .jupyter_cache
+	rm -rf _build .pytest_cache .mypy_cache .hypothesis .jupyter_cache .cache
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info
+
+# ---------------------------------------------------------------------------
+# make test-modern: companion on today's stack, in a second environment.
+# .venv-modern (Python 3.13 or 3.12, NumPy 2, TensorFlow 2.21 with Keras 3, JAX
+# on CPU, keras-rs) is created on first use from requirements-modern.txt. It runs
+# the unit tests and doctests on the TensorFlow and the JAX backend (tests that
+# need tensorflow-ranking skip there: tests/modern_plugin.py), then strict nbval
+# over the notebooks marked "companion_env": "modern", then checks that the
+# package alone installs into a fresh venv with NumPy 2 and imports.
+MODERN_VENV  := .venv-modern
+MODERN_BIN   := $(MODERN_VENV)/bin
+MODERN_STAMP := $(MODERN_VENV)/.installed
+# python3.13 or python3.12 that really runs (a pyenv shim may exist for a version
+# that is installed but not selected), else pyenv's own copy.
+MODERN_PYTHON ?= $(shell for p in python3.13 python3.12 \
+	    $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.13*/bin/python3.13 2>/dev/null) \
+	    $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.12*/bin/python3.12 2>/dev/null); do \
+	  "$$p" -c 'import sys; sys.exit(not (3, 12) <= sys.version_info[:2] <= (3, 13))' >/dev/null 2>&1 && { echo "$$p"; exit 0; }; done)
+MODERN_PYTEST := PYTHONPATH=tests $(MODERN_BIN)/python -m pytest -p modern_plugin -p no:cacheprovider
+
+venv-modern: $(MODERN_STAMP)
+
+$(MODERN_STAMP): requirements-modern.txt pyproject.toml
+	@if [ -z "$(MODERN_PYTHON)" ]; then \
+	  echo "error: make test-modern needs CPython 3.13 or 3.12 (none found on PATH or in pyenv)."; \
+	  echo "       Install one, or pass MODERN_PYTHON=/path/to/python3.13."; exit 1; fi
+	@if [ -x $(MODERN_BIN)/python ] && ! $(MODERN_BIN)/python -c 'import sys; sys.exit(not (3, 12) <= sys.version_info[:2] <= (3, 13))'; then \
+	  echo "Existing $(MODERN_VENV) uses another Python; recreating it."; rm -rf $(MODERN_VENV); fi
+	@[ -x $(MODERN_BIN)/python ] || { echo "Creating $(MODERN_VENV) with $$($(MODERN_PYTHON) --version)"; $(MODERN_PYTHON) -m venv $(MODERN_VENV); }
+	$(MODERN_BIN)/python -m pip install --quiet --upgrade pip
+	$(MODERN_BIN)/python -m pip install --quiet -r requirements-modern.txt
+	$(MODERN_BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(MODERN_STAMP)
+
+test-modern: $(MODERN_STAMP)
+	@echo "== unit tests and doctests, Keras 3 on TensorFlow"
+	KERAS_BACKEND=tensorflow $(MODERN_PYTEST) tests companion --doctest-modules
+	@echo "== unit tests and doctests, Keras 3 on JAX"
+	KERAS_BACKEND=jax $(MODERN_PYTEST) tests companion --doctest-modules
+	@echo "== strict nbval: $(MODERN_NOTEBOOKS)"
+	KERAS_BACKEND=tensorflow $(MODERN_PYTEST) $(NBVAL_FLAGS) $(MODERN_NOTEBOOKS)
+	$(MAKE) --no-print-directory test-install-modern
+
+# pip install of the package alone (no extras) into a fresh venv of the newest
+# Python: it must resolve NumPy 2 and import every public module without TensorFlow.
+test-install-modern:
+	@if [ -z "$(MODERN_PYTHON)" ]; then echo "error: no CPython 3.13 or 3.12 found; pass MODERN_PYTHON=..."; exit 1; fi
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && mkdir "$$tmp/src" && \
+	  cp -r pyproject.toml README.md companion "$$tmp/src/" && { cp LICENSE* "$$tmp/src/" 2>/dev/null || true; } && \
+	  $(MODERN_PYTHON) -m venv "$$tmp/venv" && \
+	  echo "== pip install of companion alone into a fresh $$($(MODERN_PYTHON) --version) venv" && \
+	  { "$$tmp/venv/bin/python" -m pip install --quiet "$$tmp/src" 2>"$$tmp/pip.log" || { grep -v "is ignored" "$$tmp/pip.log"; exit 1; }; } && \
+	  "$$tmp/venv/bin/python" -c "$$CHECK_INSTALL"
+
+# What test-install-modern runs in the fresh venv.
+define CHECK_INSTALL
+import importlib, sys
+import numpy
+assert int(numpy.__version__.split(".")[0]) >= 2, "expected NumPy 2, got " + numpy.__version__
+names = ["companion", "companion.ranking", "companion.rbm", "companion.diagnose", "companion.plotting"]
+needs_keras = []
+for name in names:
+    module = importlib.import_module(name)
+    for public in getattr(module, "__all__", []):
+        try:
+            getattr(module, public)
+        except ImportError as error:  # the Keras parts: pip install "companion[keras3]" or "[tfr]"
+            assert "Keras" in str(error), (name, public, error)
+            needs_keras.append(public)
+assert "tensorflow" not in sys.modules, "importing companion loaded TensorFlow"
+print("imported", ", ".join(names), "and their public names with NumPy", numpy.__version__, "on Python",
+      sys.version.split()[0], "without TensorFlow; these need Keras:", ", ".join(sorted(set(needs_keras))))
+endef
+export CHECK_INSTALL
+
+# Re-run the Keras 3 notebook(s) in place (authors: refresh stored outputs).
+execute-modern: $(MODERN_STAMP)
+	KERAS_BACKEND=tensorflow $(MODERN_BIN)/python tools/execute_notebooks.py $(MODERN_NOTEBOOKS)
+
+bench-modern: $(MODERN_STAMP)
+	$(MODERN_BIN)/python bench/bench_listmle.py --json bench/results/listmle_keras3.json
