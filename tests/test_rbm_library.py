@@ -108,6 +108,11 @@ def test_gaussian_units_warn_on_raw_data_only() -> None:
     raw = load_split("wine", scaling=None)[0]
     with pytest.warns(DataRangeWarning, match="standardised data.*StandardScaler"):
         RBM(n_components=4, visible="gaussian", n_iter=1, learning_rate=1e-4).fit(raw)
+    with pytest.warns(DataRangeWarning):
+        online = RBM(n_components=4, visible="gaussian").partial_fit(raw[:20])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        online.partial_fit(raw[20:40])  # warned once, on the first batch
     standard = load_split("wine", scaling="standard")[0]
     with warnings.catch_warnings():
         warnings.simplefilter("error")

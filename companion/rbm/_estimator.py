@@ -284,7 +284,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
             Xv = Xv.astype(self._dt, copy=False) if sparse.issparse(Xv) else np.ascontiguousarray(Xv, dtype=self._dt)
         if self.visible == "bernoulli":
             Xv = self._clip_to_unit_range(Xv, fitting)
-        elif fitting:
+        elif fitting and reset:  # once per model, not on every partial_fit batch
             self._warn_unless_standardised(Xv)
         if densify and sparse.issparse(Xv):
             Xv = Xv.toarray()
