@@ -43,7 +43,7 @@ def ais_schedule(n_betas: int = AIS_N_BETAS, kind: str = "linear") -> Array:
 
     Parameters
     ----------
-    n_betas : int, default=:data:`AIS_N_BETAS`
+    n_betas : int, default=5000
         Number of steps K (at least 2); the schedule has K + 1 values.
     kind : {"linear", "sm"}, default="linear"
         ``"linear"``: evenly spaced. ``"sm"``: piecewise linear, with
@@ -193,12 +193,13 @@ def ais_log_partition(
         unit-variance Gaussian visible units.
     X : array-like or scipy sparse matrix of shape (n_samples, n_visible), optional
         Data for the base-rate model, usually the training data.
-    n_chains : int, default=:data:`AIS_N_CHAINS`
-        Independent AIS runs, vectorised together. The standard error falls
-        as ``1 / sqrt(n_chains)``.
-    n_betas : int, default=:data:`AIS_N_BETAS`
-        Number of intermediate distributions (ignored when `schedule` is an
-        array). More steps bring the weights closer together.
+    n_chains : int, default=100
+        Independent AIS runs, vectorised together (:data:`AIS_N_CHAINS`).
+        The standard error falls as ``1 / sqrt(n_chains)``.
+    n_betas : int, default=5000
+        Number of intermediate distributions (:data:`AIS_N_BETAS`; ignored
+        when `schedule` is an array). More steps bring the weights closer
+        together.
     schedule : {"linear", "sm"} or array-like, default="linear"
         Spacing of the inverse temperatures (see :func:`ais_schedule`), or
         the temperatures themselves: increasing from 0 to 1.
