@@ -21,7 +21,7 @@ import os
 from functools import lru_cache
 from typing import Any, Optional
 
-__all__ = ["keras", "keras_major", "backend", "ops", "is_tensorflow_tensor"]
+__all__ = ["keras", "keras_major", "backend", "ops", "is_tensorflow_tensor", "value_and_grad", "to_numpy"]
 
 
 @lru_cache(maxsize=None)
@@ -238,3 +238,33 @@ def assert_same_shape(labels: Any, logits: Any, message: str) -> Any:
     check = tf.debugging.assert_equal(tf.shape(labels), tf.shape(logits), message=message)
     with tf.control_dependencies([check]):
         return tf.identity(logits)
+
+
+def to_numpy(x: Any) -> Any:
+    """A tensor of any backend as a NumPy array."""
+    import numpy as np
+
+    return np.asarray(keras().ops.convert_to_numpy(x) if keras_major() >= 3 else x)
+
+
+def value_and_grad(loss: Any, labels: Any, scores: Any) -> tuple[float, Any]:
+    """``loss(labels, scores)`` and its gradient with respect to `scores` (NumPy), on the backend in use."""
+    import numpy as np
+
+    labels = np.asarray(labels, np.float32)
+    scores = np.asarray(scores, np.float32)
+    if backend() == "jax":
+        jax = importlib.import_module("jax")
+        value, grad = jax.value_and_grad(lambda s: loss(labels, s))(scores)
+        return float(value), np.asarray(grad)
+    if backend() == "torch":
+        torch = importlib.import_module("torch")
+        s = torch.tensor(scores, requires_grad=True)
+        value = loss(torch.tensor(labels), s)
+        value.backward()
+        return float(value), s.grad.numpy()
+    tf = _tf()
+    variable = tf.Variable(scores)
+    with tf.GradientTape() as tape:
+        value = loss(tf.constant(labels), variable)
+    return float(value), tape.gradient(value, variable).numpy()

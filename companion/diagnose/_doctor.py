@@ -9,8 +9,9 @@ import warnings
 from typing import Any, Optional
 
 import numpy as np
-import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
+
+from companion import _keras
 
 from companion.diagnose._findings import Finding, TrainingFailure
 from companion.ranking import OVERFLOW_GAP, chance_level, loss_floor, single_feature_ndcg
@@ -46,8 +47,14 @@ def _valid_gaps(y: NDArray[Any], s: NDArray[Any]) -> NDArray[Any]:
     return np.where(valid.sum(axis=1) >= 2, hi - lo, 0.0)
 
 
-class LossDoctor(tf.keras.callbacks.Callback):  # type: ignore[misc]
+# tf.keras 2 (the book) or Keras 3, whichever is in use (see companion._keras).
+_Callback: Any = _keras.keras().callbacks.Callback
+
+
+class LossDoctor(_Callback):  # type: ignore[misc]
     """Watch a listwise ranking model train, and name the cause when it fails.
+
+    A Keras callback on tf.keras 2 and on Keras 3 (TensorFlow or JAX backend).
 
     Built with the model's loss and a sample of training lists, it checks
     shapes before training and, at the end of every epoch, the loss and one
@@ -80,11 +87,11 @@ class LossDoctor(tf.keras.callbacks.Callback):  # type: ignore[misc]
 
     Examples
     --------
-    >>> import numpy as np, tensorflow as tf
+    >>> import numpy as np
     >>> from companion.diagnose import LossDoctor
-    >>> from companion.ranking import ListMLELoss
+    >>> from companion.ranking import ListMLELoss, make_scorer
     >>> doctor = LossDoctor(ListMLELoss(), np.zeros((4, 1, 2)), np.zeros((4, 1)))
-    >>> model = tf.keras.Sequential([tf.keras.layers.Dense(1), tf.keras.layers.Reshape((-1,))])
+    >>> model = make_scorer(hidden=())
     >>> model.compile(loss=ListMLELoss())
     >>> _ = model.fit(np.zeros((4, 1, 2)), np.zeros((4, 1)), epochs=1, verbose=0, callbacks=[doctor])
     >>> [f.cause for f in doctor.findings]
@@ -140,10 +147,17 @@ class LossDoctor(tf.keras.callbacks.Callback):  # type: ignore[misc]
         # on every call, which costs more than a small epoch.
         if self._forward is None:
             model = self.model
-            self._forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+            if _keras.keras_major() >= 3:
+                # Keras 3 compiles and caches the forward pass itself, on any backend.
+                self._forward = model.predict_on_batch
+            else:
+                import tensorflow as tf
+
+                forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+                self._forward = lambda x: forward(tf.constant(x))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = np.asarray(self._forward(tf.constant(X)), dtype=np.float64)
+            out = np.asarray(self._forward(X), dtype=np.float64)
         return out[..., 0] if out.ndim == 3 and out.shape[-1] == 1 else out
 
     # -------------------------------------------------------------- callbacks

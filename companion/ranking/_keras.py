@@ -1,7 +1,8 @@
 """Keras building blocks shared by the ranking chapters.
 
 Defined in :doc:`/book/ranking/zero_loss` (the scorer) and
-:doc:`/book/ranking/uniform_scores` (dead units).
+:doc:`/book/ranking/uniform_scores` (dead units). They run on tf.keras 2 (the
+book) and on Keras 3 with any backend (:doc:`/book/ranking/keras3`).
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
-import tensorflow as tf
 from numpy.typing import ArrayLike
+
+from companion import _keras
 
 __all__ = ["make_scorer", "dead_units"]
 
@@ -24,14 +26,15 @@ def make_scorer(
     output_activation: Optional[str] = None,
     l2: float = 0.0,
     score_noise: float = 0.0,
-) -> tf.keras.Sequential:
+) -> Any:
     """A per-item scoring network that takes whole lists.
 
     Dense layers act on the last axis, so the same network maps
     ``(n_lists, list_size, n_features)`` to scores ``(n_lists, list_size)``,
     scoring every item of every list with shared weights. (Fed one row per
     document, ``(batch, n_features)``, it returns ``(batch, 1)``: the shape
-    that makes ListMLE zero.)
+    that makes ListMLE zero.) On Keras 3 a model, once built, takes inputs of
+    the rank it was built with only: build one model per input layout.
 
     Parameters
     ----------
@@ -52,28 +55,30 @@ def make_scorer(
         L2 penalty on the hidden kernels.
     score_noise : float, default=0.0
         Standard deviation of Gaussian noise added to the scores while
-        training only (:class:`tf.keras.layers.GaussianNoise`).
+        training only (``keras.layers.GaussianNoise``).
 
     Returns
     -------
-    tf.keras.Sequential
-        An unbuilt model; compile it with a listwise loss.
+    keras.Sequential
+        An unbuilt model (tf.keras 2 or Keras 3, whichever is in use); compile
+        it with a listwise loss.
     """
-    regularizer = tf.keras.regularizers.l2(l2) if l2 else None
+    keras = _keras.keras()
+    regularizer = keras.regularizers.l2(l2) if l2 else None
     layers: list[Any] = [
-        tf.keras.layers.Dense(
+        keras.layers.Dense(
             units, activation=activation, kernel_initializer=kernel_initializer, kernel_regularizer=regularizer
         )
         for units in hidden
     ]
-    layers.append(tf.keras.layers.Dense(1, activation=output_activation, kernel_initializer=output_initializer))
-    layers.append(tf.keras.layers.Reshape((-1,)))
+    layers.append(keras.layers.Dense(1, activation=output_activation, kernel_initializer=output_initializer))
+    layers.append(keras.layers.Reshape((-1,)))
     if score_noise:
-        layers.append(tf.keras.layers.GaussianNoise(score_noise))
-    return tf.keras.Sequential(layers)
+        layers.append(keras.layers.GaussianNoise(score_noise))
+    return keras.Sequential(layers)
 
 
-def dead_units(model: tf.keras.Model, X: ArrayLike) -> float:
+def dead_units(model: Any, X: ArrayLike) -> float:
     """Fraction of ReLU units that output 0 for every input in `X`.
 
     A dead ReLU passes no gradient, so it never recovers. When every unit of a
@@ -81,7 +86,7 @@ def dead_units(model: tf.keras.Model, X: ArrayLike) -> float:
 
     Parameters
     ----------
-    model : tf.keras.Model
+    model : keras.Model
         A built Sequential model; every Dense layer with a ReLU activation is
         inspected.
     X : array-like
@@ -92,12 +97,85 @@ def dead_units(model: tf.keras.Model, X: ArrayLike) -> float:
     float
         Dead units over all ReLU units, in [0, 1]; 0.0 if there are none.
     """
-    x = tf.convert_to_tensor(np.asarray(X, dtype=np.float32))
+    keras, ops = _keras.keras(), _keras.ops()
+    x = ops.convert_to_tensor(np.asarray(X, dtype=np.float32))
     dead = total = 0
     for layer in model.layers:
         x = layer(x)
-        if isinstance(layer, tf.keras.layers.Dense) and layer.activation is tf.keras.activations.relu:
-            active = tf.reduce_max(tf.reshape(x, (-1, x.shape[-1])), axis=0).numpy() > 0
+        if isinstance(layer, keras.layers.Dense) and layer.activation is keras.activations.relu:
+            out = np.asarray(keras.ops.convert_to_numpy(x) if _keras.keras_major() >= 3 else x)
+            active = out.reshape(-1, out.shape[-1]).max(axis=0) > 0
             dead += int((~active).sum())
             total += active.size
     return dead / total if total else 0.0
+
+
+def listmle_gap_sweep(gaps: Sequence[float], *, backend: Optional[str] = None) -> dict[str, Any]:
+    """companion's and keras-rs' ListMLE on a correctly ranked pair, at each score gap.
+
+    For labels ``[1, 0]`` and scores ``[gap, 0]`` it computes the exact value
+    (:func:`companion.ranking.plackett_luce_nll`, float64), and each loss's
+    value and gradient with respect to the top score, on one Keras 3 backend.
+    A process has one Keras backend, so another backend than the one in use
+    runs in a subprocess (same Python, ``KERAS_BACKEND`` set). Used by
+    :doc:`/book/ranking/keras3`.
+
+    Parameters
+    ----------
+    gaps : sequence of float
+        Score gaps, top minus bottom.
+    backend : {"tensorflow", "jax"}, optional
+        The Keras backend to compute on; default the one in use.
+
+    Returns
+    -------
+    dict
+        ``backend``; ``gap``, ``exact``; ``companion`` and ``keras_rs`` (loss
+        values); ``companion_grad`` and ``keras_rs_grad`` (d loss / d top
+        score: negative pulls the pair apart, positive pushes it together).
+        Lists of float, one entry per gap.
+
+    Raises
+    ------
+    ImportError
+        Without Keras 3 or keras-rs (``pip install keras-rs``).
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    gaps = [float(g) for g in gaps]
+    if _keras.keras_major() < 3:
+        raise ImportError("listmle_gap_sweep compares with keras-rs, which needs Keras 3 (see the keras3 chapter).")
+    if backend is not None and backend != _keras.backend():
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+        done = subprocess.run([sys.executable, "-m", "companion.ranking._keras", json.dumps(gaps)],
+                              capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise RuntimeError(f"the {backend} subprocess failed:\n{done.stderr[-2000:]}")
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+    import importlib
+
+    from companion.ranking._loss import ListMLELoss
+    from companion.ranking._reference import plackett_luce_nll
+
+    keras_rs = importlib.import_module("keras_rs")
+    ours, theirs = ListMLELoss(), keras_rs.losses.ListMLELoss()
+    out: dict[str, Any] = {"backend": _keras.backend(), "gap": gaps, "exact": [], "companion": [], "keras_rs": [],
+                           "companion_grad": [], "keras_rs_grad": []}
+    for gap in gaps:
+        out["exact"].append(plackett_luce_nll(labels=[1, 0], scores=[gap, 0.0]))
+        for name, loss in (("companion", ours), ("keras_rs", theirs)):
+            value, grad = _keras.value_and_grad(loss, [[1.0, 0.0]], [[gap, 0.0]])
+            out[name].append(value)
+            out[f"{name}_grad"].append(float(grad[0, 0]))
+    return out
+
+
+if __name__ == "__main__":  # the subprocess of listmle_gap_sweep
+    import json
+    import sys
+
+    print(json.dumps(listmle_gap_sweep(json.loads(sys.argv[1]))))
