@@ -9,11 +9,12 @@ stored output.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Union
+import html
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["sig", "glue"]
+__all__ = ["sig", "glue", "Table"]
 
 Number = Union[int, float, "np.integer[Any]", "np.floating[Any]"]
 
@@ -120,3 +121,74 @@ def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> N
     else:
         shown = value
     _glue(name, shown, display=False)
+
+
+class Table:
+    """A small table that a notebook shows as HTML and a terminal as aligned text.
+
+    The book's chapters display their summaries with it, so the rendered page
+    has a real table (no fixed-width text cut off at the column's edge) and
+    strict ``nbval`` still compares plain text. Numbers are shown as given:
+    round them first (:func:`sig`, format strings).
+
+    Parameters
+    ----------
+    rows : sequence of sequences
+        One sequence of cells per row. A cell is shown with ``str``; a cell
+        that has a ``_repr_html_`` method (a link, for example) is shown with
+        it in HTML.
+    columns : sequence of str
+        Column headers, one per cell of a row.
+    caption : str, optional
+        A caption above the table.
+
+    Raises
+    ------
+    ValueError
+        If a row has a different number of cells than there are columns.
+
+    Examples
+    --------
+    >>> print(Table([["digits", 0.9], ["wine", 0.95]], ["data", "accuracy"]))
+    data    accuracy
+    digits       0.9
+    wine        0.95
+    """
+
+    def __init__(self, rows: Sequence[Sequence[Any]], columns: Sequence[str],
+                 caption: Optional[str] = None) -> None:
+        self.columns = [str(c) for c in columns]
+        self.rows = [list(r) for r in rows]
+        self.caption = caption
+        for i, row in enumerate(self.rows):
+            if len(row) != len(self.columns):
+                raise ValueError(f"row {i} has {len(row)} cells but there are "
+                                 f"{len(self.columns)} columns ({self.columns}).")
+
+    @staticmethod
+    def _numeric(value: Any) -> bool:
+        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+    def __str__(self) -> str:
+        cells = [self.columns] + [[str(v) for v in row] for row in self.rows]
+        widths = [max(len(r[j]) for r in cells) for j in range(len(self.columns))]
+        numeric = [all(self._numeric(r[j]) for r in self.rows) and bool(self.rows)
+                   for j in range(len(self.columns))]
+        lines = [self.caption] if self.caption else []
+        for r in cells:
+            parts = [c.rjust(w) if num and j > 0 else c.ljust(w)
+                     for j, (c, w, num) in enumerate(zip(r, widths, numeric))]
+            lines.append("  ".join(parts).rstrip())
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        def cell(value: Any, tag: str) -> str:
+            inner = value._repr_html_() if hasattr(value, "_repr_html_") else html.escape(str(value))
+            return f"<{tag}>{inner}</{tag}>"
+
+        head = "".join(cell(c, "th") for c in self.columns)
+        body = "".join("<tr>" + "".join(cell(v, "td") for v in row) + "</tr>" for row in self.rows)
+        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ["COLORS", "plot_curves", "new_figure", "filter_grid", "plot_histograms"]
+__all__ = ["COLORS", "COLUMN_WIDTH", "DPI", "plot_curves", "new_figure", "filter_grid", "plot_histograms"]
 
 #: One colour per role, across the whole book.
 COLORS: dict[str, str] = {
@@ -30,19 +30,50 @@ _MARKERS = ("o", "s", "^", "D", "v", "P")
 Curve = Union[Sequence[float], Tuple[Sequence[float], str]]
 
 
-def new_figure(ncols: int = 1, *, width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
-    """A figure with `ncols` axes side by side, in the book's size.
+#: Width of the book's text column, in inches at 96 CSS pixels per inch (660 px).
+COLUMN_WIDTH = 6.9
+#: Resolution of every figure (the book shows it scaled to the column).
+DPI = 150
+#: Panels per row: more would shrink tick labels below legibility in the column.
+MAX_PANELS_PER_ROW = 2
+
+
+def new_figure(ncols: int = 1, *, width: Optional[float] = None,
+               height: float = 3.4) -> tuple[Any, Any]:
+    """A figure with `ncols` panels, sized to the book's column, at :data:`DPI`.
+
+    At most :data:`MAX_PANELS_PER_ROW` panels stand side by side; more wrap
+    onto further rows (a figure three panels wide, scaled into the column,
+    had tick labels too small to read).
+
+    Parameters
+    ----------
+    ncols : int, default=1
+        Number of panels.
+    width : float, optional
+        Width of a single-panel figure in inches, at most :data:`COLUMN_WIDTH`
+        (the default). Figures with several panels always take the column.
+    height : float, default=3.4
+        Height of one row of panels, in inches.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
-    axes : matplotlib.axes.Axes or ndarray of Axes
+    axes : matplotlib.axes.Axes, or ndarray of `ncols` Axes in reading order
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols if ncols > 1 else width, height),
-                             constrained_layout=True)
-    return fig, axes
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1, got {ncols}.")
+    per_row = min(ncols, MAX_PANELS_PER_ROW)
+    nrows = -(-ncols // per_row)
+    fig_width = COLUMN_WIDTH if ncols > 1 else min(width or COLUMN_WIDTH, COLUMN_WIDTH)
+    fig, axes = plt.subplots(nrows, per_row, figsize=(fig_width, height * nrows), dpi=DPI,
+                             constrained_layout=True, squeeze=False)
+    flat = axes.ravel()
+    for extra in flat[ncols:]:
+        extra.remove()
+    return fig, (flat[0] if ncols == 1 else flat[:ncols])
 
 
 def plot_curves(
@@ -126,6 +157,11 @@ def plot_curves(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
+    if x is None and not logx:
+        # Epochs are whole numbers: no tick at epoch 2.5.
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
