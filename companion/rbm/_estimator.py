@@ -635,10 +635,21 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         Parameters
         ----------
         X : array-like or scipy sparse matrix of shape (n_samples, n_features)
+            For Bernoulli units, values outside [0, 1] are clipped into it
+            (the nearest value a unit takes).
 
         Returns
         -------
         ndarray of shape (n_samples, n_components)
+            A pandas DataFrame with columns ``rbm0``, ``rbm1``, ... after
+            ``set_output(transform="pandas")``.
+
+        Warns
+        -----
+        DataRangeWarning
+            When values beyond rounding noise (:data:`RANGE_TOLERANCE`) were
+            clipped: held-out rows that the training scaling maps outside
+            [0, 1], or unscaled data.
         """
         check_is_fitted(self)
         return self._mean_hiddens(self._check_X(X, reset=False, densify=False))
