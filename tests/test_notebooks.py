@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from pathlib import Path
 
@@ -36,6 +37,30 @@ def test_no_error_or_warning_outputs(nb_path: Path) -> None:
                 f"{nb_path.name}: a cell stored stderr output (logs or warnings): "
                 f"{out.get('text', '')[:200]!r}"
             )
+
+
+def png_width(data: str) -> int:
+    """Pixel width of a base64 PNG, from its IHDR header."""
+    raw = base64.b64decode(data[:64])
+    return int.from_bytes(raw[16:20], "big")
+
+
+# Figures are drawn at companion.plotting.DPI (150) and sized to the column
+# (companion.plotting.COLUMN_WIDTH, 6.9 in): a stored figure narrower than this
+# was drawn at screen resolution and looks blurred when scaled to the column.
+MIN_FIGURE_WIDTH_PX = 900
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_figures_are_high_resolution(nb_path: Path) -> None:
+    nb = nbformat.read(nb_path, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            png = out.get("data", {}).get("image/png")
+            if png:
+                assert png_width(png) >= MIN_FIGURE_WIDTH_PX, (
+                    f"{nb_path.name}: a figure {png_width(png)} px wide; draw it with "
+                    "companion.plotting.new_figure (150 dpi, column width)")
 
 
 # The guard itself: it must catch the defects it exists for.
