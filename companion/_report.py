@@ -186,7 +186,8 @@ class Table:
     def _repr_html_(self) -> str:
         def cell(value: Any, tag: str) -> str:
             inner = value._repr_html_() if hasattr(value, "_repr_html_") else html.escape(str(value))
-            return f"<{tag}>{inner}</{tag}>"
+            numeric = ' class="num"' if self._numeric(value) else ""
+            return f"<{tag}{numeric}>{inner}</{tag}>"
 
         head = "".join(cell(c, "th") for c in self.columns)
         body = "".join("<tr>" + "".join(cell(v, "td") for v in row) + "</tr>" for row in self.rows)
