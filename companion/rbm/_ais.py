@@ -281,33 +281,63 @@ def _anneal(p: Params, b_base: Array, betas: Array, n_chains: int, rng: np.rando
             v = (rng.random((n_chains, n_visible)) < 1.0 / (1.0 + np.exp(-b_base))).astype(np.float64)
     else:
         v = b_base + rng.standard_normal((n_chains, n_visible))
+    # Preallocated buffers: one step allocates nothing.
+    W_augT = np.ascontiguousarray(W_aug.T)
+    act = np.empty((n_chains, n_hidden + 1))
+    both = np.empty((2, n_chains, n_hidden))  # beta_k a and beta_{k-1} a
+    sp, mx = np.empty_like(both), np.empty_like(both)
+    u_h, e_h, h = np.empty((n_chains, n_hidden)), np.empty((n_chains, n_hidden)), np.empty((n_chains, n_hidden))
+    u_v, mean = np.empty((n_chains, n_visible)), np.empty((n_chains, n_visible))
+    mask_h, mask_v = np.empty((n_chains, n_hidden), np.bool_), np.empty((n_chains, n_visible), np.bool_)
     log_w = np.zeros(n_chains)
-    act = v @ W_aug.T
+    np.matmul(v, W_augT, out=act)
     act += offset
-    for k in range(1, len(betas)):
-        beta = betas[k]
-        a = act[:, :n_hidden]  # W v + c at the current state
-        scaled = beta * a
-        log_w += (beta - betas[k - 1]) * act[:, n_hidden]
-        log_w += softplus(scaled).sum(axis=1)
-        log_w -= softplus(betas[k - 1] * a).sum(axis=1)
-        if k == len(betas) - 1:
-            break
-        # One Gibbs sweep that leaves p_k invariant: h | v, then v | h.
-        # u < sigmoid(x) is tested as u * (1 + exp(-x)) < 1.
-        with np.errstate(over="ignore", invalid="ignore"):
-            h = (rng.random(scaled.shape) * (1.0 + np.exp(-scaled)) < 1.0).astype(np.float64)
-        mean = h @ W
-        mean += b
-        mean *= beta
-        mean += (1.0 - beta) * b_base
-        if bernoulli:
-            with np.errstate(over="ignore", invalid="ignore"):
-                v = (rng.random(mean.shape) * (1.0 + np.exp(-mean)) < 1.0).astype(np.float64)
-        else:
-            v = mean + rng.standard_normal(mean.shape)
-        act = v @ W_aug.T
-        act += offset
+    last = len(betas) - 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, len(betas)):
+            beta, previous = betas[k], betas[k - 1]
+            a = act[:, :n_hidden]  # W v + c at the current state
+            np.multiply(a, beta, out=both[0])
+            np.multiply(a, previous, out=both[1])
+            # softplus of both, stably: max(x, 0) + log1p(exp(-|x|))
+            np.abs(both, out=sp)
+            np.negative(sp, out=sp)
+            np.exp(sp, out=sp)
+            np.log1p(sp, out=sp)
+            np.maximum(both, 0.0, out=mx)
+            sp += mx
+            sums = sp.sum(axis=2)
+            log_w += (beta - previous) * act[:, n_hidden]
+            log_w += sums[0]
+            log_w -= sums[1]
+            if k == last:
+                break
+            # One Gibbs sweep that leaves p_k invariant: h | v, then v | h.
+            # u < sigmoid(x) is tested as u * (1 + exp(-x)) < 1.
+            rng.random(out=u_h)
+            np.negative(both[0], out=e_h)
+            np.exp(e_h, out=e_h)
+            e_h += 1.0
+            e_h *= u_h
+            np.less(e_h, 1.0, out=mask_h)
+            np.copyto(h, mask_h)
+            np.matmul(h, W, out=mean)
+            mean += b
+            mean *= beta
+            mean += (1.0 - beta) * b_base
+            if bernoulli:
+                rng.random(out=u_v)
+                np.negative(mean, out=mean)
+                np.exp(mean, out=mean)
+                mean += 1.0
+                mean *= u_v
+                np.less(mean, 1.0, out=mask_v)
+                np.copyto(v, mask_v)
+            else:
+                rng.standard_normal(out=u_v)
+                np.add(mean, u_v, out=v)
+            np.matmul(v, W_augT, out=act)
+            act += offset
     return log_w
 
 
