@@ -13,6 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
+from companion.rbm._estimator import RANGE_TOLERANCE
+
 __all__: list[str] = []
 
 Array = NDArray[np.float64]
@@ -59,8 +61,13 @@ def rbm_params(rbm: Any) -> Params:
     return Params(W, b, c, visible)
 
 
-def rbm_data(p: Params, X: ArrayLike, tolerance: float = 1e-6) -> Array:
-    """`X` as a dense float64 array that fits the RBM, checked like the estimator checks it."""
+def rbm_data(p: Params, X: ArrayLike, tolerance: float = RANGE_TOLERANCE) -> Array:
+    """`X` as a dense float64 array that fits the RBM, checked like the estimator checks it.
+
+    Unlike :meth:`RBM.transform`, values outside [0, 1] beyond rounding noise
+    are an error, not clipped: their likelihood under Bernoulli units is not
+    defined, and that of the clipped rows would be a different number.
+    """
     V = X.toarray() if sparse.issparse(X) else X  # type: ignore[union-attr]
     V = np.asarray(V, dtype=np.float64)
     if V.ndim != 2 or V.shape[1] != p.W.shape[1]:
@@ -74,7 +81,8 @@ def rbm_data(p: Params, X: ArrayLike, tolerance: float = 1e-6) -> Array:
         if lo < -tolerance or hi > 1.0 + tolerance:
             raise ValueError(
                 f"Bernoulli visible units need data in [0, 1], but X ranges from {lo:.10g} to {hi:.10g}; "
-                "the likelihood of such rows is undefined. Scale X as the model's training data was scaled."
+                "the likelihood of such rows is undefined. Scale X as the model's training data was scaled "
+                "(held-out rows: MinMaxScaler(clip=True) fitted on the training rows)."
             )
         V = np.clip(V, 0.0, 1.0)
     return V
