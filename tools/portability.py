@@ -40,6 +40,7 @@ KERNELS: dict[str, tuple[str, ...]] = {
 }
 # Thread counts to cover; the ordinary test run uses OpenBLAS's default (the
 # number of cores), so the pass gives every other kernel one of these.
+# OpenBLAS caps the count at the number of cores: the report says what ran.
 THREADS = (1, 4, 2)
 NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "nbval_sanitize.cfg",
          "-p", "no:cacheprovider", "-q", "--color=no"]
