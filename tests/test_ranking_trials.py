@@ -108,3 +108,35 @@ def test_paired_grade() -> None:
     assert paired_grade(base, base)[0] == "no effect"
     with pytest.raises(ValueError, match="one value per seed"):
         paired_grade([1.0, 2.0], [1.0])
+
+
+def test_tensorflow_ranking_limits_match_the_derived_ones() -> None:
+    pytest.importorskip("tensorflow_ranking")
+    from companion.ranking._trials import tfr_threshold
+
+    inf_gap = tfr_threshold(lambda g: ([1.0, 0.0], [g, 0.0]), lambda v: v == -np.inf, 60.0, 100.0)
+    zero_gap = tfr_threshold(lambda g: ([1.0, 0.0], [g, 0.0]), lambda v: v == 0.0, 10.0, 30.0)
+    pad_top = tfr_threshold(lambda t: ([1.0, 0.0, -1.0], [t, t - 1.0, 0.0]), lambda v: v == -np.inf, 30.0, 100.0)
+    assert inf_gap == pytest.approx(UNDERFLOW_GAP, abs=1e-4)
+    assert zero_gap == pytest.approx(ROUND_TO_ZERO_GAP, abs=1e-4)
+    assert pad_top == pytest.approx(PADDED_UNDERFLOW_SCORE, abs=1e-4)
+    with pytest.raises(ValueError, match="widen"):
+        tfr_threshold(lambda g: ([1.0, 0.0], [g, 0.0]), lambda v: v == -np.inf, 10.0, 20.0)
+
+
+def test_largest_gradients_and_sigmoid_limits() -> None:
+    pytest.importorskip("tensorflow_ranking")
+    import tensorflow as tf
+
+    from companion.ranking._trials import largest_gradients, sigmoid_limits
+
+    one_from, zero_below = sigmoid_limits()
+    assert one_from == pytest.approx(ROUND_TO_ZERO_GAP, abs=0.01)
+    assert zero_below == pytest.approx(-UNDERFLOW_GAP, abs=0.01)
+    # Inputs constant within each list: the score gradient is non-zero, the weight gradient (about) zero.
+    model = tf.keras.Sequential([tf.keras.layers.Dense(4, activation="relu"), tf.keras.layers.Dense(1),
+                                 tf.keras.layers.Reshape((-1,))])
+    X = np.repeat(np.random.default_rng(0).normal(size=(3, 1, 2)), 5, axis=1)
+    y = np.tile(np.arange(5, dtype=float), (3, 1))
+    by_score, by_weight = largest_gradients(model, X, y)
+    assert by_score > 0.1 and by_weight < 1e-6

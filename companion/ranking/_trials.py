@@ -36,6 +36,8 @@ __all__ = [
     "tfr_threshold",
     "tfr_loss_per_list",
     "longest_zero_list",
+    "largest_gradients",
+    "sigmoid_limits",
     "train_scorer",
 ]
 
@@ -505,6 +507,70 @@ def longest_zero_list(*, even: bool, max_len: int = 12, step: float = 0.01) -> t
             break
         s = cand[int(np.argmax(zero))]
     return len(s), s
+
+
+def largest_gradients(model: Any, X_lists: ArrayLike, y_lists: ArrayLike, loss: Optional[Any] = None) -> tuple[float, float]:
+    """Largest gradient of a listwise loss with respect to the scores, and to the weights.
+
+    Tells two kinds of uniform scores apart (:doc:`/book/ranking/uniform_scores`):
+    if the score gradient is non-zero but the weight gradient is (about) zero,
+    no weight can move the scores of a list apart (inputs that do not vary
+    within a list); if both the weight gradient and the derivative of the
+    activation are zero, the output is saturated.
+
+    Parameters
+    ----------
+    model : Keras model
+        Maps ``(n_lists, list_size, n_features)`` to scores.
+    X_lists, y_lists : array-like
+        A batch of lists and their labels.
+    loss : Keras loss, optional
+        Default ``tfr.keras.losses.ListMLELoss()``.
+
+    Returns
+    -------
+    by_score : float
+        ``max |d loss / d score|``.
+    by_weight : float
+        ``max |d loss / d w|`` over every trainable weight.
+    """
+    import tensorflow as tf
+
+    if loss is None:
+        import tensorflow_ranking as tfr
+
+        loss = tfr.keras.losses.ListMLELoss()
+    X = tf.constant(np.asarray(X_lists, dtype=np.float32))
+    y = tf.constant(np.asarray(y_lists, dtype=np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        scores = model(X, training=True)
+        value = loss(y, scores)
+    by_score = float(tf.reduce_max(tf.abs(tape.gradient(value, scores))))
+    by_weight = max(float(tf.reduce_max(tf.abs(g))) for g in tape.gradient(value, model.trainable_variables))
+    del tape
+    return by_score, by_weight
+
+
+def sigmoid_limits(step: float = 0.001) -> tuple[float, float]:
+    """Where the float32 sigmoid of Keras returns exactly 1.0 and exactly 0.0.
+
+    Measured on a grid of `step` from -100 to 30. In float32, ``sigmoid(x)``
+    is exactly 1.0 from about :data:`SIGMOID_ONE_FROM` (16.64) on, but exactly
+    0.0 only below about ``-UNDERFLOW_GAP`` (-87.34): a classifier's head
+    saturates far sooner on the positive side (:doc:`/book/ranking/uniform_scores`).
+
+    Returns
+    -------
+    one_from : float
+        The smallest grid point where the output is exactly 1.0.
+    zero_below : float
+        The largest grid point where the output is exactly 0.0.
+    """
+    import tensorflow as tf
+
+    x = np.arange(-100.0, 30.0, step).astype(np.float32)
+    s = np.asarray(tf.keras.activations.sigmoid(tf.constant(x)))
+    return float(x[s == 1.0].min()), float(x[s == 0.0].max())
 
 
 def train_scorer(
