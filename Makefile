@@ -128,7 +128,7 @@ lab: $(STAMP)
 # Writes bench/results/*.json, which the performance appendix reads (then run
 # `make execute` to refresh it).
 bench: $(STAMP)
-	@for name in listmle rbm doctor; do echo "== bench/bench_$$name.py"; \
+	@for name in listmle rbm ais doctor; do echo "== bench/bench_$$name.py"; \
 	  $(BIN)/python bench/bench_$$name.py --json bench/results/$$name.json || exit 1; done
 
 clean:
