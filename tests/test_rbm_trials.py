@@ -1,0 +1,69 @@
+"""companion.rbm_trials: multi-seed runs and the AIS likelihood trace of Part II."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from companion.rbm import RBM, exact_log_likelihood
+from companion.rbm_trials import SEEDS, held_out_likelihood, likelihood_trace, over_seeds
+
+
+def _data(n: int = 120, d: int = 10, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    prototypes = rng.random((3, d)) > 0.5
+    rows = prototypes[rng.integers(0, 3, n)] ^ (rng.random((n, d)) < 0.1)
+    return rows.astype(np.float64)
+
+
+def test_seeds_are_at_least_five() -> None:
+    assert len(SEEDS) >= 5 and len(set(SEEDS)) == len(SEEDS)
+
+
+def test_over_seeds_collects_each_measurement_per_seed() -> None:
+    trial = over_seeds(lambda s: {"x": 2.0 * s, "y": 1.0}, seeds=(0, 1, 2, 3, 4))
+    np.testing.assert_array_equal(trial.values["x"], [0.0, 2.0, 4.0, 6.0, 8.0])
+    assert trial.seeds == (0, 1, 2, 3, 4)
+    assert trial.summary("x").mean == 4.0 and trial.summary("x").n == 5
+    assert trial.text("y") == "1.000 ± 0.000"
+
+
+def test_over_seeds_rejects_too_few_or_repeated_seeds_and_mismatched_runs() -> None:
+    with pytest.raises(ValueError, match="at least 2 distinct seeds"):
+        over_seeds(lambda s: {"x": 1.0}, seeds=[3])
+    with pytest.raises(ValueError, match="at least 2 distinct seeds"):
+        over_seeds(lambda s: {"x": 1.0}, seeds=[1, 1])
+    with pytest.raises(ValueError, match="same names"):
+        over_seeds(lambda s: {"x": 1.0} if s == 0 else {"z": 1.0}, seeds=[0, 1])
+    trial = over_seeds(lambda s: {"x": 1.0}, seeds=[0, 1])
+    with pytest.raises(KeyError, match="was not measured"):
+        trial.summary("nope")
+
+
+def test_held_out_likelihood_matches_the_exact_one_on_a_small_rbm() -> None:
+    X = _data()
+    train, test = X[:80], X[80:]
+    rbm = RBM(n_components=6, learning_rate=0.1, n_iter=20, dtype="float64", random_state=0).fit(train)
+    ll_train, ll_test, se = held_out_likelihood(rbm, train, test, n_betas=1000, random_state=0)
+    assert abs(ll_train - exact_log_likelihood(rbm, train)) < 0.05
+    assert abs(ll_test - exact_log_likelihood(rbm, test)) < 0.05
+    assert 0.0 < se < 0.05
+
+
+def test_likelihood_trace_records_every_block() -> None:
+    X = _data()
+    trace = likelihood_trace(X[:80], X[80:], n_blocks=3, epochs_per_block=2, n_betas=200, n_components=6,
+                             learning_rate=0.1, dtype="float64", random_state=0)
+    assert trace.epoch == [2, 4, 6]
+    for key in ("reconstruction", "reconstruction_val", "ll_train", "ll_test", "std_error", "free_energy_gap"):
+        values = getattr(trace, key)
+        assert len(values) == 3 and np.isfinite(values).all()
+    assert 0 <= trace.best < 3 and trace.rbm is not None
+
+
+def test_likelihood_trace_explains_bad_arguments() -> None:
+    X = _data()
+    with pytest.raises(ValueError, match="n_blocks must be a positive integer"):
+        likelihood_trace(X, X, n_blocks=0, epochs_per_block=1)
+    with pytest.raises(ValueError, match="leave them out"):
+        likelihood_trace(X, X, n_blocks=1, epochs_per_block=1, n_iter=5)
