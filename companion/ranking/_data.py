@@ -14,6 +14,9 @@ from typing import Any, Literal, NamedTuple, Optional, Sequence, Union, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from companion.ranking._lists import n_valid as _n_valid
+from companion.ranking._lists import valid_mask, within_list_gaps
+
 __all__ = [
     "RankingData",
     "RankingDataWarning",
@@ -130,7 +133,7 @@ class ListIndex:
                 "pass the model's scores for the lists that group_lists returned, in the same order."
             )
         out = np.full(self.n_rows, np.nan)
-        filled = self.rows >= 0
+        filled = valid_mask(self.rows)
         out[self.rows[filled]] = s[filled]
         return out
 
@@ -388,7 +391,7 @@ def check_lists(y_true: ArrayLike, y_pred: Optional[ArrayLike] = None) -> None:
         )
     if np.isnan(y).any():
         raise ValueError("y_true contains NaN; mark padded items with a negative label instead.")
-    n_valid = (y >= 0).sum(axis=1)
+    n_valid = _n_valid(y)
     if (n_valid < 2).all():
         raise ValueError(
             f"every list holds fewer than 2 valid items (list_size is {y.shape[1]}), so ListMLE is "
@@ -409,7 +412,7 @@ def check_lists(y_true: ArrayLike, y_pred: Optional[ArrayLike] = None) -> None:
             RankingDataWarning,
             stacklevel=2,
         )
-    masked = np.where(y >= 0, y, np.nan)
+    masked = np.where(valid_mask(y), y, np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         flat = (np.nanmax(masked, axis=1) == np.nanmin(masked, axis=1)) & (n_valid >= 2)
@@ -434,10 +437,7 @@ def check_lists(y_true: ArrayLike, y_pred: Optional[ArrayLike] = None) -> None:
         raise ValueError(f"y_pred has shape {s.shape} but y_true has shape {y.shape}.{hint}")
     if np.isnan(s).any():
         raise ValueError("y_pred contains NaN: the model has diverged (see the unscaled-features chapter).")
-    valid = y >= 0
-    hi = np.where(valid, s, -np.inf).max(axis=1)
-    lo = np.where(valid, s, np.inf).min(axis=1)
-    gap = float(np.max(np.where(n_valid >= 2, hi - lo, 0.0)))
+    gap = float(np.max(within_list_gaps(y, s)))
     if gap >= OVERFLOW_GAP:
         warnings.warn(
             f"scores within a list differ by up to {gap:.3g}; at {OVERFLOW_GAP:g} or more "

@@ -12,6 +12,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.metrics import ndcg_score
 
+from companion.ranking._lists import valid_mask, within_list_spread
+
 __all__ = ["mean_ndcg", "score_spread", "single_feature_ndcg"]
 
 _GAINS = ("linear", "exponential")
@@ -89,7 +91,7 @@ def mean_ndcg(y_lists: ArrayLike, scores: ArrayLike, k: Optional[int] = None, *,
     y, s = _lists(y_lists, scores)
     values = []
     for labels, row in zip(y, s):
-        valid = labels >= 0
+        valid = valid_mask(labels)
         if valid.sum() < 2 or not (labels[valid] > 0).any():
             continue
         if not np.isfinite(row[valid]).all():
@@ -126,11 +128,10 @@ def score_spread(y_lists: ArrayLike, scores: ArrayLike) -> float:
     0.0
     """
     y, s = _lists(y_lists, scores)
-    valid = y >= 0
-    spreads = [np.std(row[mask]) for row, mask in zip(s, valid) if mask.sum() >= 2]
-    if not spreads:
+    spreads = within_list_spread(y, s)
+    if np.isnan(spreads).all():
         raise ValueError("no list has two valid items.")
-    return float(np.mean(spreads))
+    return float(np.nanmean(spreads))
 
 
 def single_feature_ndcg(X_lists: ArrayLike, y_lists: ArrayLike, k: Optional[int] = None) -> NDArray[np.float64]:

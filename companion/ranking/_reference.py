@@ -10,6 +10,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln
 
+from companion.ranking._lists import n_valid as _n_valid
+from companion.ranking._lists import valid_mask
+
 __all__ = ["plackett_luce_nll", "chance_level", "loss_floor", "epsilon_listmle"]
 
 
@@ -23,7 +26,7 @@ def _one_list(labels: ArrayLike, scores: ArrayLike, caller: str) -> tuple[NDArra
         )
     if np.isnan(s).any() or np.isnan(y).any():
         raise ValueError("labels and scores must not contain NaN.")
-    valid = y >= 0
+    valid = valid_mask(y)
     fractional = valid & (y != np.round(y))
     if fractional.any():
         i = int(np.argmax(fractional))
@@ -173,8 +176,7 @@ def chance_level(labels: ArrayLike) -> float:
     1.2425
     """
     y = _labels_2d(labels)
-    n_valid = (y >= 0).sum(axis=1)
-    return float(np.mean(gammaln(n_valid + 1.0)))
+    return float(np.mean(gammaln(_n_valid(y) + 1.0)))
 
 
 def loss_floor(labels: ArrayLike) -> float:
@@ -211,6 +213,6 @@ def loss_floor(labels: ArrayLike) -> float:
     y = _labels_2d(labels)
     total = 0.0
     for row in y:
-        _, counts = np.unique(row[row >= 0], return_counts=True)
+        _, counts = np.unique(row[valid_mask(row)], return_counts=True)
         total += float(np.sum(gammaln(counts + 1.0)))
     return total / y.shape[0]

@@ -1,0 +1,102 @@
+"""List logic shared by the whole package: which items are real, and how far apart their scores are.
+
+Defined in :doc:`/book/ranking/zero_loss` (padding: a label below 0 marks a
+padded item) and :doc:`/book/ranking/uniform_scores` (within-list spread).
+Every function of :mod:`companion.ranking` and :mod:`companion.diagnose` that
+masks padding, measures a within-list gap or a score spread calls these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["valid_mask", "n_valid", "within_list_gaps", "within_list_spread"]
+
+
+def valid_mask(labels: ArrayLike) -> NDArray[np.bool_]:
+    """Which items are real: a label of 0 or more (below 0 marks padding).
+
+    Examples
+    --------
+    >>> valid_mask([[2, 0, -1]]).tolist()
+    [[True, True, False]]
+    """
+    return np.asarray(labels) >= 0
+
+
+def n_valid(labels: ArrayLike) -> NDArray[np.intp]:
+    """Number of real (non-padded) items in each list (along the last axis).
+
+    Examples
+    --------
+    >>> n_valid([[2, 0, -1], [1, 0, 0]]).tolist()
+    [2, 3]
+    """
+    return valid_mask(labels).sum(axis=-1)
+
+
+def _scores(labels: ArrayLike, scores: ArrayLike) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    valid = valid_mask(labels)
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim == valid.ndim + 1 and s.shape[-1] == 1:
+        s = s[..., 0]
+    if s.shape != valid.shape:
+        raise ValueError(f"labels and scores must have the same shape; got {valid.shape} and {s.shape}.")
+    return valid, s
+
+
+def within_list_gaps(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float64]:
+    """Largest minus smallest score among the real items of each list.
+
+    The gap decides ListMLE's float32 failures: from :data:`ZERO_LOSS_GAP`
+    tensorflow-ranking rounds a correct pair's loss to 0, from
+    :data:`OVERFLOW_GAP` it returns -inf.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_lists, list_size)
+        Labels; below 0 marks padding.
+    scores : array-like of shape (n_lists, list_size)
+        Scores (a trailing axis of size 1 is dropped).
+
+    Returns
+    -------
+    ndarray of shape (n_lists,)
+        The gap of each list; 0 for a list with fewer than two real items.
+
+    Examples
+    --------
+    >>> within_list_gaps([[2, 1, -1], [1, -1, -1]], [[3.0, 1.0, 99.0], [5.0, 0.0, 0.0]]).tolist()
+    [2.0, 0.0]
+    """
+    valid, s = _scores(labels, scores)
+    with np.errstate(invalid="ignore"):
+        hi = np.where(valid, s, -np.inf).max(axis=-1)
+        lo = np.where(valid, s, np.inf).min(axis=-1)
+        return np.where(valid.sum(axis=-1) >= 2, hi - lo, 0.0)
+
+
+def within_list_spread(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float64]:
+    """Standard deviation of the scores of the real items of each list.
+
+    Returns
+    -------
+    ndarray of shape (n_lists,)
+        The spread of each list; NaN for a list with fewer than two real items.
+
+    Examples
+    --------
+    >>> within_list_spread([[1, 0, -1], [1, -1, -1]], [[0.0, 2.0, 9.0], [1.0, 0.0, 0.0]]).tolist()
+    [1.0, nan]
+    """
+    valid, s = _scores(labels, scores)
+    counts = valid.sum(axis=-1)
+    safe = np.maximum(counts, 1)
+    with np.errstate(invalid="ignore"):
+        means = np.where(valid, s, 0.0).sum(axis=-1) / safe
+        variances = np.where(valid, (s - means[..., None]) ** 2, 0.0).sum(axis=-1) / safe
+    out: NDArray[Any] = np.sqrt(variances)
+    return np.where(counts >= 2, out, np.nan)
