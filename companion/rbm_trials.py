@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from companion.ranking._trials import Summary, paired_grade, summarize
 from companion.rbm import RBM, ais_log_likelihood, ais_log_partition
 
-__all__ = ["SEEDS", "SeedTrial", "over_seeds", "LikelihoodTrace", "likelihood_trace", "held_out_likelihood",
+__all__ = ["SEEDS", "SeedTrial", "over_seeds", "train_from", "LikelihoodTrace", "likelihood_trace", "held_out_likelihood",
            "summarize", "paired_grade", "Summary"]
 
 #: The seeds of every multi-seed trial in Part II (at least 5, as the book's rules ask).
@@ -98,6 +98,47 @@ def over_seeds(measure: Callable[[int], Mapping[str, float]], seeds: Sequence[in
                              f"{sorted(rows[0])}: every run must return the same names.")
         rows.append(row)
     return SeedTrial(seeds, {key: np.array([float(r[key]) for r in rows]) for key in rows[0]})
+
+
+def train_from(X: ArrayLike, *, hidden_bias: Optional[float] = None, **rbm_params: Any) -> RBM:
+    """Fit an RBM whose hidden biases start at `hidden_bias` instead of 0.
+
+    :class:`companion.rbm.RBM` starts its hidden biases at zero, as Hinton's
+    guide recommends; the monitoring chapter also tries genuinely wrong
+    starts (hidden biases of -4 or +4, which switch every unit off or on
+    before training). The model is initialised without training
+    (``n_iter=0``), its hidden biases are set, and it then trains for
+    ``n_iter`` epochs (``warm_start`` is left on).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_visible)
+        Training rows.
+    hidden_bias : float, optional
+        Starting value of every hidden bias; None keeps the estimator's 0.
+    **rbm_params
+        Passed to :class:`companion.rbm.RBM`; ``warm_start`` is set here.
+
+    Returns
+    -------
+    RBM
+        The fitted model.
+
+    Raises
+    ------
+    ValueError
+        If `rbm_params` sets ``warm_start`` or `hidden_bias` is not finite.
+    """
+    if "warm_start" in rbm_params:
+        raise ValueError("train_from sets warm_start itself; leave it out of the RBM parameters.")
+    if hidden_bias is not None and not np.isfinite(hidden_bias):
+        raise ValueError(f"hidden_bias must be a finite number, got {hidden_bias!r}.")
+    epochs = int(rbm_params.pop("n_iter", RBM().n_iter))
+    rbm = RBM(n_iter=0, warm_start=True, **rbm_params).fit(X)
+    if hidden_bias is not None:
+        rbm.intercept_hidden_[:] = hidden_bias
+    fitted: RBM = rbm.set_params(n_iter=epochs).fit(X)
+    return fitted
 
 
 def held_out_likelihood(rbm: Any, X_train: ArrayLike, X_test: ArrayLike, *, n_betas: int = 1000,

@@ -67,3 +67,19 @@ def test_likelihood_trace_explains_bad_arguments() -> None:
         likelihood_trace(X, X, n_blocks=0, epochs_per_block=1)
     with pytest.raises(ValueError, match="leave them out"):
         likelihood_trace(X, X, n_blocks=1, epochs_per_block=1, n_iter=5)
+
+
+def test_train_from_starts_the_hidden_biases_where_asked() -> None:
+    from companion.rbm_trials import train_from
+
+    X = _data()
+    off = train_from(X, hidden_bias=-4.0, n_components=6, n_iter=1, learning_rate=1e-6, dtype="float64",
+                     random_state=0)
+    assert np.allclose(off.intercept_hidden_, -4.0, atol=1e-4) and len(off.history_["dead_fraction"]) == 1
+    same = train_from(X, n_components=6, n_iter=3, dtype="float64", random_state=0)
+    plain = RBM(n_components=6, n_iter=3, dtype="float64", random_state=0).fit(X)
+    np.testing.assert_allclose(same.components_, plain.components_)
+    with pytest.raises(ValueError, match="finite"):
+        train_from(X, hidden_bias=float("nan"))
+    with pytest.raises(ValueError, match="warm_start"):
+        train_from(X, warm_start=False)
