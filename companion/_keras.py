@@ -160,6 +160,47 @@ def ops() -> Any:
     return keras().ops if keras_major() >= 3 else _TF2Ops()
 
 
+def order_with_shuffled_ties(keys: Any, noise: Any) -> Any:
+    """Indices that sort each row of `keys` from largest to smallest, ties in random order.
+
+    The order is that of a stable sort by `noise` (ascending) followed by a
+    stable sort by `keys` (descending), as tensorflow-ranking shuffles ties.
+    On TensorFlow it takes one sort instead of two: the key of an item packs
+    its float32 key's bits (order-preserving) above its noise, which
+    TensorFlow's uniform float32 draws as a multiple of 2**-23, and
+    ``tf.math.top_k`` puts equal keys in index order, as the stable sorts do.
+    """
+    if backend() == "tensorflow":
+        tf = _tf()
+        bits = tf.bitcast(keys + 0.0, tf.int32)  # + 0.0: -0.0 sorts as 0.0
+        # Flip the magnitude bits of negative floats: the int32 then orders as the float.
+        ordered = tf.bitwise.bitwise_xor(bits, tf.bitwise.bitwise_and(tf.bitwise.right_shift(bits, 31), 0x7FFFFFFF))
+        scale = 2**23
+        key = tf.cast(ordered, tf.int64) * scale + (scale - 1 - tf.cast(noise * scale, tf.int64))
+        return tf.math.top_k(key, k=tf.shape(key)[1], sorted=True).indices
+    o = ops()
+    shuffle = o.argsort(noise, axis=1)
+    shuffled = o.take_along_axis(keys, shuffle, axis=1)
+    return o.take_along_axis(shuffle, argsort_descending(shuffled), axis=1)
+
+
+def argsort_descending(x: Any) -> Any:
+    """Indices that sort each row of `x` from largest to smallest, ties in their order (stable)."""
+    if backend() == "tensorflow":
+        return _tf().argsort(x, axis=1, direction="DESCENDING", stable=True)
+    o = ops()
+    return o.argsort(o.negative(x), axis=1)
+
+
+def positions(x: Any) -> Any:
+    """``[[0, 1, ..., n - 1]]`` (int32) for `x` of shape ``(m, n)``: the position along axis 1."""
+    if backend() == "tensorflow":
+        tf = _tf()
+        return tf.range(tf.shape(x)[1])[None, :]
+    o = ops()
+    return o.arange(o.shape(x)[1], dtype="int32")[None, :]
+
+
 def reverse_exclusive_cumsum(x: Any) -> Any:
     """``out[:, i] = sum(x[:, i + 1:])`` along axis 1, summed from the right."""
     if backend() == "tensorflow":

@@ -249,41 +249,41 @@ def listmle_per_list(labels: Any, logits: Any, seed: Any = None) -> Any:
     logits = o.cast(o.convert_to_tensor(logits), "float32")
     inf = float("inf")
     mask = labels >= 0
-    # Random order among equal labels: shuffle, then sort stably by label (descending).
+    n_valid = o.sum(o.cast(mask, "int32"), axis=1)
+    # Random order among equal labels: shuffle, then sort stably by label, best first.
     noise = _keras.uniform_noise(labels, seed, logits)
-    shuffle = o.argsort(noise, axis=1)
-    keys = o.take_along_axis(o.where(mask, -labels, inf), shuffle, axis=1)
-    order = o.take_along_axis(shuffle, o.argsort(keys, axis=1), axis=1)
-    sorted_mask = o.take_along_axis(mask, order, axis=1)
+    order = _keras.order_with_shuffled_ties(o.where(mask, labels, -inf), noise)
     sorted_logits = o.take_along_axis(logits, order, axis=1)
+    # Padding sorts last: the valid items of a list are its first n_valid positions.
+    sorted_mask = _keras.positions(labels) < n_valid[:, None]
 
-    lowest = o.min(o.where(sorted_mask, sorted_logits, inf), axis=1, keepdims=True)
-    highest = o.max(o.where(sorted_mask, sorted_logits, -inf), axis=1, keepdims=True)
+    lowest = o.min(o.where(mask, logits, inf), axis=1, keepdims=True)
+    highest = o.max(o.where(mask, logits, -inf), axis=1, keepdims=True)
     any_valid = o.isfinite(lowest)
     lowest = o.where(any_valid, lowest, o.zeros_like(lowest))
     highest = o.where(any_valid, highest, o.zeros_like(highest))
     pad = o.stop_gradient(lowest - _PAD_OFFSET - o.abs(lowest))
     z = o.where(sorted_mask, sorted_logits, pad)
-    n_valid = o.sum(o.cast(mask, "int32"), axis=1)
 
     # Each term is log(exp(z_i) + sum_{j > i} exp(z_j)) - z_i = softplus(rest_i - z_i),
     # with rest_i = log(sum_{j > i} exp(z_j)): exact even when the term is tiny.
     def shifted_sums() -> Any:
         # Fast path: with every gap below _FAST_GAP, exp(z - max) of every valid item
-        # is a normal float32, so plain cumulative sums lose nothing.
+        # is a normal float32, so plain cumulative sums lose nothing, and a tail is 0
+        # exactly where no valid item follows (the last valid item and the padding).
         shift = o.stop_gradient(highest)
         tail = _keras.reverse_exclusive_cumsum(o.exp(z - shift))
         has_tail = tail > 0
         rest = o.log(o.where(has_tail, tail, o.ones_like(tail))) + shift
-        return o.where(has_tail, rest - z, o.full_like(z, -_PAD_OFFSET))
+        return o.where(has_tail, o.softplus(rest - z), o.zeros_like(z))
 
     def log_sum_exp_sums() -> Any:
         # Any gap: a reverse cumulative log-sum-exp, with one padded column after
         # the last, so that the last position, too, has a finite (and negligible) tail.
-        return _keras.reverse_exclusive_cumlogsumexp(z, pad) - z
+        rest = _keras.reverse_exclusive_cumlogsumexp(z, pad)
+        return o.where(sorted_mask, o.softplus(rest - z), o.zeros_like(z))
 
     gaps = o.where(n_valid[:, None] >= 2, highest - lowest, o.zeros_like(highest))
-    diffs = o.cond(o.all(gaps < _FAST_GAP), shifted_sums, log_sum_exp_sums)
-    terms = o.where(sorted_mask, o.softplus(diffs), o.zeros_like(sorted_logits))
+    terms = o.cond(o.all(gaps < _FAST_GAP), shifted_sums, log_sum_exp_sums)
     per_list = o.sum(terms, axis=1)
     return o.where(n_valid >= 2, per_list, o.zeros_like(per_list))
