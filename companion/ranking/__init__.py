@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from companion.ranking._data import (
     OVERFLOW_GAP,
     PADDED_BYTES_LIMIT,
+    UNDERFLOW_GAP,
     ZERO_LOSS_GAP,
     ListIndex,
     RankingData,
@@ -28,6 +29,26 @@ from companion.ranking._data import (
 )
 from companion.ranking._metrics import mean_ndcg, score_spread, single_feature_ndcg
 from companion.ranking._reference import chance_level, epsilon_listmle, loss_floor, plackett_luce_nll
+from companion.ranking._trials import (
+    EPSILON_BEST_GAP,
+    FLT_MIN,
+    PADDED_UNDERFLOW_SCORE,
+    ROUND_TO_ZERO_GAP,
+    TFR_PAD_LOGIT,
+    Summary,
+    largest_gradients,
+    listmle_numpy,
+    longest_zero_list,
+    oracle_loss,
+    paired_grade,
+    shuffled_label_loss,
+    sigmoid_limits,
+    summarize,
+    tfr_loss_per_list,
+    tfr_threshold,
+    train_scorer,
+    uniform_score_gradient,
+)
 
 if TYPE_CHECKING:
     from companion.ranking._keras import dead_units, make_scorer
@@ -62,6 +83,25 @@ __all__ = [
     "ListIndex",
     "ZERO_LOSS_GAP",
     "OVERFLOW_GAP",
+    "UNDERFLOW_GAP",
+    "ROUND_TO_ZERO_GAP",
+    "EPSILON_BEST_GAP",
+    "PADDED_UNDERFLOW_SCORE",
+    "FLT_MIN",
+    "TFR_PAD_LOGIT",
+    "Summary",
+    "summarize",
+    "paired_grade",
+    "listmle_numpy",
+    "uniform_score_gradient",
+    "shuffled_label_loss",
+    "oracle_loss",
+    "tfr_loss_per_list",
+    "tfr_threshold",
+    "longest_zero_list",
+    "largest_gradients",
+    "sigmoid_limits",
+    "train_scorer",
     "PADDED_BYTES_LIMIT",
 ]
 

@@ -14,6 +14,9 @@ from typing import Any, Literal, NamedTuple, Optional, Sequence, Union, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from companion.ranking._trials import ROUND_TO_ZERO_GAP
+from companion.ranking._trials import UNDERFLOW_GAP as _UNDERFLOW_GAP
+
 from companion.ranking._lists import n_valid as _n_valid
 from companion.ranking._lists import valid_mask, within_list_gaps
 
@@ -27,17 +30,21 @@ __all__ = [
     "load_svmlight_ranking",
     "ZERO_LOSS_GAP",
     "OVERFLOW_GAP",
+    "UNDERFLOW_GAP",
     "PADDED_BYTES_LIMIT",
 ]
 
-#: From this score gap on, float32 rounds ``1 + exp(-gap)`` to 1 (``24 ln 2`` is
-#: 16.6), so tensorflow-ranking's ListMLE gives a correctly ranked pair a loss of
-#: exactly 0.0 and no gradient. (:class:`ListMLELoss` keeps the tiny value until
-#: float32 itself underflows, near a gap of 88.)
-ZERO_LOSS_GAP = 17.0
-#: exp(-88.7) is the smallest normal float32: past this gap tensorflow-ranking's
-#: ``log(sum(exp(s - max)))`` takes the log of 0 and returns -inf (NaN gradients).
-OVERFLOW_GAP = 88.0
+#: From this score gap on, float32 rounds ``1 + exp(-gap)`` to 1 (``24 ln 2`` =
+#: 16.6355, derived and measured in :doc:`/book/ranking/zero_loss`), so
+#: tensorflow-ranking's ListMLE gives a correctly ranked pair a loss of exactly
+#: 0.0 and no gradient. (:class:`ListMLELoss` keeps the tiny value.)
+ZERO_LOSS_GAP: float = ROUND_TO_ZERO_GAP
+#: ``-ln(FLT_MIN)`` = 87.3365: below ``-87.34`` float32 ``exp`` leaves the normal
+#: range and flushes to 0, so past this gap tensorflow-ranking's
+#: ``log(sum(exp(s - max)))`` takes the log of 0 and returns -inf (NaN
+#: gradients). An underflow: the old name :data:`OVERFLOW_GAP` is kept as an alias.
+UNDERFLOW_GAP: float = _UNDERFLOW_GAP
+OVERFLOW_GAP: float = UNDERFLOW_GAP
 #: Default `max_bytes` of :func:`group_lists`: padded arrays larger than 1 GB
 #: are refused. Every list is padded to the longest query, so one query of
 #: 199,000 documents among 2,000 short ones already needs 4.8 GB; pass a
