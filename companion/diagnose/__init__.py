@@ -1,5 +1,9 @@
 """The doctor: automatic diagnosis of the book's failures.
 
+Every failure is defined once, in :data:`REGISTRY` (cause, fix, chapter,
+thresholds with their sources, seeded reproductions, detectors); everything
+else here is derived from it.
+
 :class:`LossDoctor` watches a listwise ranking model train (a Keras callback;
 it loads TensorFlow), :func:`diagnose_rbm` reads a fitted RBM, and
 :func:`diagnose_inputs` checks feature scales before training. Each returns
@@ -7,48 +11,69 @@ it loads TensorFlow), :func:`diagnose_rbm` reads a fitted RBM, and
 chapter. This package imports :mod:`companion.ranking` and
 :mod:`companion.rbm`; they never import it.
 
-:class:`LossDoctor` and its thresholds (``UNIFORM_TOLERANCE``,
-``SPREAD_TOLERANCE``, ``SEPARATION_GAP``, ``OVERFLOW_WARN_GAP``, ``PATIENCE``,
-``DIVERGE_RISE``) load TensorFlow the first time they are used; ``dir()`` and
-``help()`` list them with the others (``help()`` therefore imports
-TensorFlow).
+:class:`LossDoctor` and :func:`lists_sample` load TensorFlow the first time
+they are used; ``dir()`` and ``help()`` list them with the others (``help()``
+therefore imports TensorFlow).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from companion.diagnose._cases import RANKING_CASES, RBM_CASES, RankingCase, ranking_case, rbm_case
+from companion.diagnose._cases import (
+    DATA_CASES,
+    RANKING_CASES,
+    RBM_CASES,
+    RankingCase,
+    data_case,
+    fit_rbm,
+    make_ranking_run,
+    ranking_case,
+    rbm_case,
+)
 from companion.diagnose._findings import BOOK_URL, CAUSES, DiagnosisWarning, Finding, TrainingFailure, findings_table
-from companion.diagnose._static import (
+from companion.diagnose._registry import (
     DEAD_ALARM,
+    DIVERGE_RISE,
+    FLOOR_FRACTION,
     GAUSSIAN_MEAN_LIMIT,
     GAUSSIAN_STD_RANGE,
+    LEAK_CHANCE,
     LOW_PROGRESS,
     OVERFIT_GAP,
+    OVERFLOW_WARN_GAP,
+    PATIENCE,
     RANKING_SCALE_LIMIT,
+    REGISTRY,
+    SEPARATION_GAP,
+    SPREAD_TOLERANCE,
+    UNIFORM_TOLERANCE,
     VISIBLE_BIAS_ALARM,
     WEIGHT_ALARM,
-    LEAK_CHANCE,
-    diagnose_inputs,
-    diagnose_ranking_data,
-    diagnose_rbm,
+    Case,
+    Epoch,
+    Failure,
+    FittedRBM,
+    Start,
+    Threshold,
+)
+from companion.diagnose._static import diagnose_inputs, diagnose_ranking_data, diagnose_rbm, run_detectors
+from companion.diagnose._holdout import (
+    Scenario,
+    book_cases,
+    confusion_table,
+    evaluate_doctor,
+    holdout_scenarios,
+    range_rule,
+    run_scenario,
+    scores_table,
 )
 
 if TYPE_CHECKING:
-    from companion.diagnose._doctor import (
-        DIVERGE_RISE,
-        OVERFLOW_WARN_GAP,
-        PATIENCE,
-        SEPARATION_GAP,
-        SPREAD_TOLERANCE,
-        UNIFORM_TOLERANCE,
-        LossDoctor,
-    )
+    from companion.diagnose._doctor import LossDoctor, lists_sample
 
 # Names whose module imports TensorFlow: loaded on first use.
-_LAZY = ("LossDoctor", "UNIFORM_TOLERANCE", "SPREAD_TOLERANCE", "SEPARATION_GAP", "OVERFLOW_WARN_GAP",
-         "PATIENCE", "DIVERGE_RISE")
+_LAZY = ("LossDoctor", "lists_sample")
 
 __all__ = [
     "Finding",
@@ -57,15 +82,36 @@ __all__ = [
     "CAUSES",
     "BOOK_URL",
     "findings_table",
+    "REGISTRY",
+    "Failure",
+    "Case",
+    "Threshold",
+    "Start",
+    "Epoch",
+    "FittedRBM",
+    "run_detectors",
     "LossDoctor",
+    "lists_sample",
     "diagnose_rbm",
     "diagnose_inputs",
     "diagnose_ranking_data",
     "RankingCase",
     "ranking_case",
     "rbm_case",
+    "data_case",
+    "make_ranking_run",
+    "fit_rbm",
     "RANKING_CASES",
     "RBM_CASES",
+    "DATA_CASES",
+    "Scenario",
+    "holdout_scenarios",
+    "evaluate_doctor",
+    "scores_table",
+    "confusion_table",
+    "book_cases",
+    "run_scenario",
+    "range_rule",
     "GAUSSIAN_MEAN_LIMIT",
     "GAUSSIAN_STD_RANGE",
     "RANKING_SCALE_LIMIT",
@@ -78,6 +124,7 @@ __all__ = [
     "UNIFORM_TOLERANCE",
     "SPREAD_TOLERANCE",
     "SEPARATION_GAP",
+    "FLOOR_FRACTION",
     "OVERFLOW_WARN_GAP",
     "PATIENCE",
     "DIVERGE_RISE",

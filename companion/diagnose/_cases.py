@@ -1,42 +1,35 @@
-"""The book's failures (and healthy twins), packaged to test a diagnostic tool on.
+"""The book's failures (and healthy twins), rebuilt from the registry to test a diagnostic tool on.
 
-Defined in :doc:`/book/doctor`. Each case rebuilds, in a few lines, a run that
-a chapter of Parts I and II reproduces, so that a detector can be scored on
-all of them: the doctor of this package, or any other.
+Defined in :doc:`/book/doctor`. Each :class:`~companion.diagnose._registry.Case`
+of :data:`companion.diagnose.REGISTRY` is a seeded specification; the builders
+here turn it into a run: :func:`ranking_case` (a Keras run), :func:`rbm_case`
+(a fitted RBM) and :func:`data_case` (learning-to-rank rows). Chapters call them
+to reproduce their runs, so that the chapter and the doctor's test run the same
+thing.
 """
 
 from __future__ import annotations
 
 import warnings
-
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.preprocessing import StandardScaler
 
-__all__ = ["RankingCase", "ranking_case", "rbm_case", "RANKING_CASES", "RBM_CASES"]
+from companion.diagnose._registry import case as _case
+from companion.diagnose._registry import cases_of
 
-#: Ranking cases: name -> expected cause, or None for a healthy run.
-RANKING_CASES: dict[str, Optional[str]] = {
-    "one row per document": "single-item-lists",
-    "query features only": "uniform-scores",
-    "sigmoid head, raw features": "uniform-scores",
-    "raw features, tensorflow-ranking loss": "score-overflow",
-    "leaked feature": "perfect-separation",
-    "healthy": None,
-}
-#: RBM cases: name -> expected cause or None for healthy.
-RBM_CASES: dict[str, Optional[str]] = {
-    "learning rate 1.0": "learning-rate-too-high",
-    "learning rate 1e-4": "learning-rate-too-low",
-    "raw digits, BernoulliRBM": "unscaled-data",
-    "raw wine, Gaussian units": "unscaled-data",
-    "50 digits, 400 epochs": "overfitting",
-    "healthy digits": None,
-    "healthy wine": None,
-}
+__all__ = ["RankingCase", "ranking_case", "rbm_case", "data_case", "make_ranking_run", "fit_rbm",
+           "RANKING_CASES", "RBM_CASES", "DATA_CASES"]
+
+#: Ranking cases: name -> expected cause, or None for a healthy run (from the registry).
+RANKING_CASES: dict[str, Optional[str]] = cases_of("ranking")
+#: RBM cases: name -> expected cause, or None for a healthy run (from the registry).
+RBM_CASES: dict[str, Optional[str]] = cases_of("rbm")
+#: Data cases (rows for :func:`diagnose_ranking_data`): name -> expected cause or None.
+DATA_CASES: dict[str, Optional[str]] = cases_of("data")
 
 
 @dataclass
@@ -49,10 +42,14 @@ class RankingCase:
         Inputs and labels as the model takes them.
     build : callable
         Returns a fresh, compiled Keras model.
+    loss : object
+        The model's loss.
     epochs : int
         Epochs to train.
-    loss : object
-        The model's loss (also what a doctor needs).
+    batch_size : int
+        Lists per batch.
+    sample : (X, y), optional
+        What to give a doctor as its sample, if not the first 64 training lists.
     """
 
     X_train: NDArray[Any]
@@ -63,6 +60,11 @@ class RankingCase:
     loss: Any
     epochs: int = 10
     batch_size: int = 16
+    sample: Optional[tuple[NDArray[Any], NDArray[Any]]] = None
+
+    def doctor_sample(self, n: int = 64) -> tuple[NDArray[Any], NDArray[Any]]:
+        """The lists a doctor should watch: :attr:`sample`, or the first `n` training lists."""
+        return self.sample if self.sample is not None else (self.X_train[:n], self.y_train[:n])
 
     def run(self, callbacks: Optional[list[Any]] = None) -> dict[str, list[float]]:
         """Train a fresh model with `callbacks`; return the Keras history."""
@@ -73,8 +75,80 @@ class RankingCase:
         return history
 
 
+def _loss(kind: str) -> Any:
+    if kind == "exact":
+        from companion.ranking import ListMLELoss
+
+        return ListMLELoss()
+    import tensorflow_ranking as tfr
+
+    return tfr.keras.losses.ListMLELoss()
+
+
+def make_ranking_run(spec: Mapping[str, Any], seed: int = 0) -> RankingCase:
+    """Build a ranking run from a specification (the settings of a registry case).
+
+    Parameters
+    ----------
+    spec : mapping
+        Keys (all optional): ``data`` (keyword arguments of
+        :func:`companion.ranking.make_ranking_data`; default 300 queries of
+        10 documents), ``columns`` (feature columns to keep), ``standardise``
+        (default True: StandardScaler fitted on training rows), ``rows``
+        (one row per document instead of lists), ``pad`` (list size to
+        truncate or pad to), ``hidden`` (default ``(32,)``), ``activation``
+        (default ``"relu"``), ``output_activation``, ``rate`` (Adam, default
+        0.01), ``epochs`` (default 10), ``loss`` (``"tensorflow-ranking"``,
+        the default, or ``"exact"``), ``batch_size`` (default 16),
+        ``sample`` (``"lists"``: the doctor watches the grouped lists even when
+        the model is fit on rows).
+    seed : int, default=0
+        Seed of the data; the model's initialisation follows TensorFlow's
+        global seed (:func:`companion.seed_everything`).
+
+    Returns
+    -------
+    RankingCase
+        The first two thirds of the queries train, the next sixth validates
+        (of 300 queries: 0-199 and 200-249).
+    """
+    from companion import _keras
+    from companion.ranking import group_lists, make_ranking_data, make_scorer
+
+    kwargs: dict[str, Any] = {"n_queries": 300, "list_size": 10, **dict(spec.get("data", {})), "random_state": seed}
+    data = make_ranking_data(**kwargs)
+    n = int(kwargs["n_queries"])
+    train, val = data.qid < (2 * n) // 3, (data.qid >= (2 * n) // 3) & (data.qid < (5 * n) // 6)
+    X = data.X if spec.get("columns") is None else data.X[:, list(spec["columns"])]
+    if spec.get("standardise", True):
+        X = StandardScaler().fit(X[train]).transform(X)
+    size = spec.get("pad")
+
+    def lists(mask: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # truncation to `pad` is on purpose
+            return group_lists(data.qid[mask], X[mask], data.y[mask], list_size=size)
+
+    (X_tr, y_tr), (X_va, y_va) = lists(train), lists(val)
+    sample = (X_tr[:64], y_tr[:64]) if spec.get("sample") == "lists" else None
+    if spec.get("rows"):
+        X_tr, y_tr = X[train].astype(np.float32), data.y[train][:, None].astype(np.float32)
+        X_va, y_va = X[val].astype(np.float32), data.y[val][:, None].astype(np.float32)
+    loss = _loss(str(spec.get("loss", "tensorflow-ranking")))
+    hidden = tuple(spec.get("hidden", (32,)))
+
+    def build() -> Any:
+        model = make_scorer(hidden=hidden, activation=str(spec.get("activation", "relu")),
+                            output_activation=spec.get("output_activation"))
+        model.compile(optimizer=_keras.keras().optimizers.Adam(float(spec.get("rate", 0.01))), loss=loss)
+        return model
+
+    return RankingCase(X_tr, y_tr, X_va, y_va, build, loss, epochs=int(spec.get("epochs", 10)),
+                       batch_size=int(spec.get("batch_size", 16)), sample=sample)
+
+
 def ranking_case(name: str, seed: int = 0) -> RankingCase:
-    """Rebuild one of Part I's runs (see :data:`RANKING_CASES`).
+    """Rebuild one of the registry's ranking runs (see :data:`RANKING_CASES`).
 
     Parameters
     ----------
@@ -93,52 +167,66 @@ def ranking_case(name: str, seed: int = 0) -> RankingCase:
     ValueError
         For an unknown name.
     """
-    import tensorflow as tf
-    import tensorflow_ranking as tfr
-
-    from companion.ranking import ListMLELoss, group_lists, make_ranking_data, make_scorer
-
     if name not in RANKING_CASES:
         raise ValueError(f"unknown ranking case {name!r}; known: {', '.join(RANKING_CASES)}.")
-    tfr_loss = tfr.keras.losses.ListMLELoss()
-    kwargs: dict[str, Any] = {"list_size": 10, "random_state": seed}
-    if name == "query features only":
-        kwargs["query_features"] = 3
-    if name in ("sigmoid head, raw features", "raw features, tensorflow-ranking loss"):
-        kwargs["feature_scales"] = [100.0] * 6 if name.startswith("sigmoid") else [2000, 500, 50, 1000, 5, 300]
-    if name == "leaked feature":
-        kwargs.update(labels="order", leak=True)
-    data = make_ranking_data(300, **kwargs)
-    train, val = data.qid < 200, (data.qid >= 200) & (data.qid < 250)
-    X = data.X
-    if name == "query features only":
-        X = X[:, 6:]
-    if name in ("healthy", "query features only", "leaked feature"):
-        X = StandardScaler().fit(X[train]).transform(X)
+    return make_ranking_run(_case(name).spec, seed)
 
-    def lists(mask: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
-        return group_lists(data.qid[mask], X[mask], data.y[mask])
 
-    (X_tr, y_tr), (X_va, y_va) = lists(train), lists(val)
-    if name == "one row per document":
-        X_tr, y_tr, X_va, y_va = X[train], data.y[train][:, None], X[val], data.y[val][:, None]
-    hidden: tuple[int, ...] = () if name == "leaked feature" else (32,)
-    activation = "sigmoid" if name.startswith("sigmoid") else None
-    rate = 0.1 if name == "leaked feature" else 0.01
-    epochs = 20 if name == "leaked feature" else 10
-    loss = ListMLELoss() if name == "leaked feature" else tfr_loss
+def fit_rbm(spec: Mapping[str, Any], seed: int = 0) -> tuple[Any, NDArray[Any]]:
+    """Fit an RBM from a specification (the settings of a registry case).
 
-    def build() -> Any:
-        model = make_scorer(hidden=hidden, output_activation=activation)
-        model.compile(optimizer=tf.keras.optimizers.Adam(rate), loss=loss)
-        return model
+    Parameters
+    ----------
+    spec : mapping
+        Keys (all optional): ``dataset`` (``"digits"``, the default, or
+        ``"wine"``), ``scaling`` (of :func:`companion.rbm.load_split`;
+        default min-max for Bernoulli units, ``"standard"`` for Gaussian),
+        ``visible`` (``"bernoulli"`` or ``"gaussian"``), ``sklearn`` (fit
+        scikit-learn's ``BernoulliRBM`` instead), ``binary_rows`` (keep that
+        many rows, binarised at 0.5), ``n_components`` (default 100, 16 for
+        Gaussian units), ``learning_rate`` (default 0.06, 0.01 for Gaussian),
+        ``n_iter`` (default 20, 50 for Gaussian), ``validation_fraction``
+        (default 0.1), ``batch_size`` (default 10).
+    seed : int, default=0
+        ``random_state`` of the RBM (and of the held-out split).
 
-    return RankingCase(X_tr, y_tr, X_va, y_va, build, loss, epochs=epochs,
-                       batch_size=32 if name == "one row per document" else 16)
+    Returns
+    -------
+    (model, X_train)
+    """
+    from sklearn.neural_network import BernoulliRBM
+
+    from companion.rbm import RBM, load_split
+    from companion.rbm._estimator import DataRangeWarning
+
+    visible = str(spec.get("visible", "bernoulli"))
+    gaussian = visible == "gaussian"
+    default_scaling = "standard" if gaussian else "minmax"
+    scaling = spec.get("scaling", default_scaling)
+    X = load_split(str(spec.get("dataset", "digits")), scaling=scaling, random_state=seed)[0]
+    if spec.get("binary_rows"):
+        X = (X[: int(spec["binary_rows"])] > 0.5).astype(np.float64)
+    n_components = int(spec.get("n_components", 16 if gaussian else 100))
+    rate = float(spec.get("learning_rate", 0.01 if gaussian else 0.06))
+    n_iter = int(spec.get("n_iter", 50 if gaussian else 20))
+    with np.errstate(over="ignore"), warnings.catch_warnings():
+        # Failing cases are failures on purpose: RBM's own warning about unscaled
+        # data is expected, and the doctor must find the cause too.
+        warnings.simplefilter("ignore", DataRangeWarning)
+        if spec.get("sklearn"):
+            model: Any = BernoulliRBM(n_components=n_components, learning_rate=rate,
+                                      batch_size=int(spec.get("batch_size", 10)), n_iter=n_iter,
+                                      random_state=seed).fit(X)
+        else:
+            model = RBM(n_components=n_components, visible=visible, learning_rate=rate, n_iter=n_iter,
+                        batch_size=int(spec.get("batch_size", 10)),
+                        validation_fraction=float(spec.get("validation_fraction", 0.1)), dtype="float64",
+                        random_state=seed).fit(X)
+    return model, X
 
 
 def rbm_case(name: str, seed: int = 0) -> tuple[Any, NDArray[Any]]:
-    """Fit one of Part II's RBMs (see :data:`RBM_CASES`); return it and its training data.
+    """Fit one of the registry's RBMs (see :data:`RBM_CASES`); return it and its training data.
 
     Parameters
     ----------
@@ -158,32 +246,28 @@ def rbm_case(name: str, seed: int = 0) -> tuple[Any, NDArray[Any]]:
     ValueError
         For an unknown name.
     """
-    from sklearn.neural_network import BernoulliRBM
-
-    from companion.rbm import RBM, load_split
-    from companion.rbm._estimator import DataRangeWarning
-
     if name not in RBM_CASES:
         raise ValueError(f"unknown RBM case {name!r}; known: {', '.join(RBM_CASES)}.")
-    common: dict[str, Any] = {"dtype": "float64", "random_state": seed}
-    if name == "raw digits, BernoulliRBM":
-        X = load_split("digits", scaling=None, random_state=seed)[0]
-        with np.errstate(over="ignore"):
-            model: Any = BernoulliRBM(n_components=100, learning_rate=0.06, batch_size=10, n_iter=20,
-                                      random_state=seed).fit(X)
-        return model, X
-    if "wine" in name:
-        X = load_split("wine", scaling=None if name.startswith("raw") else "standard", random_state=seed)[0]
-        with np.errstate(over="ignore"), warnings.catch_warnings():
-            # The raw-wine case is the failure on purpose: RBM's own warning about
-            # unstandardised data is expected here, and the doctor must find it too.
-            warnings.simplefilter("ignore", DataRangeWarning)
-            model = RBM(n_components=16, visible="gaussian", learning_rate=0.01, n_iter=50,
-                        validation_fraction=0.1, **common).fit(X)
-        return model, X
-    X = load_split("digits", random_state=seed)[0]
-    if name == "50 digits, 400 epochs":
-        X = (X[:100] > 0.5).astype(np.float64)
-        return RBM(n_components=16, learning_rate=0.1, n_iter=400, validation_fraction=0.5, **common).fit(X), X
-    rate = {"learning rate 1.0": 1.0, "learning rate 1e-4": 1e-4}.get(name, 0.06)
-    return RBM(n_components=100, learning_rate=rate, n_iter=20, validation_fraction=0.1, **common).fit(X), X
+    return fit_rbm(_case(name).spec, seed)
+
+
+def data_case(name: str, seed: int = 0) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """Rows ``(X, y, qid)`` of one of the registry's data cases (see :data:`DATA_CASES`).
+
+    Spec keys: ``data`` (keyword arguments of
+    :func:`companion.ranking.make_ranking_data`) and ``qid`` (``"row"``: one
+    query id per row, the grouping bug).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
+    from companion.ranking import make_ranking_data
+
+    if name not in DATA_CASES:
+        raise ValueError(f"unknown data case {name!r}; known: {', '.join(DATA_CASES)}.")
+    spec = _case(name).spec
+    data = make_ranking_data(**{**dict(spec.get("data", {})), "random_state": seed})
+    qid = np.arange(len(data.y)) if spec.get("qid") == "row" else data.qid
+    return data.X, data.y, qid

@@ -9,42 +9,157 @@ import warnings
 from typing import Any, Optional
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from companion import _keras
-
-from companion.diagnose._findings import Finding, TrainingFailure
-from companion.ranking import OVERFLOW_GAP, chance_level, loss_floor, single_feature_ndcg
+from companion.diagnose._findings import DiagnosisWarning, Finding, TrainingFailure
+from companion.diagnose._registry import (
+    DIVERGE_RISE,
+    OVERFLOW_WARN_GAP,
+    PATIENCE,
+    SEPARATION_GAP,
+    SPREAD_TOLERANCE,
+    UNIFORM_TOLERANCE,
+    Epoch,
+    Start,
+    failures_of,
+)
+from companion.diagnose._static import diagnose_ranking_data, run_detectors
+from companion.ranking import chance_level, loss_floor
+from companion.ranking._lists import valid_mask, within_list_gaps, within_list_spread
 
 __all__ = ["LossDoctor", "UNIFORM_TOLERANCE", "SPREAD_TOLERANCE", "SEPARATION_GAP", "OVERFLOW_WARN_GAP",
-           "PATIENCE", "DIVERGE_RISE"]
+           "PATIENCE", "DIVERGE_RISE", "lists_sample"]
 
-#: A loss within this fraction of the chance level log(n!) counts as "at chance"
-#: (uniform-score runs in Part I sit on it to 4 decimals; healthy runs leave it
-#: by more than 10% in the first epoch).
-UNIFORM_TOLERANCE = 0.005
-#: Within-list score spread (standard deviation) below which scores are uniform
-#: (uniform-score runs measure 0 to float32 precision; healthy runs above 0.3).
-SPREAD_TOLERANCE = 1e-3
-#: Median within-list score gap above which a list is "perfectly separated":
-#: float32 ListMLE gives a correctly ranked pair exactly 0 from a gap of ~17.
-SEPARATION_GAP = 17.0
-#: tensorflow-ranking returns -inf from a gap of 88, and from a best score of
-#: about 65 in a padded list; warn from 60.
-OVERFLOW_WARN_GAP = 60.0
-#: Epochs a condition must hold before it is reported (uniform scores,
-#: divergence): one bad epoch is noise.
-PATIENCE = 3
-#: Relative rise of the loss over the last PATIENCE epochs, each higher than the
-#: one before, that counts as diverging.
-DIVERGE_RISE = 0.10
+#: Lists the doctor takes from a ``tf.data.Dataset`` when given one.
+SAMPLE_LISTS = 64
 
 
-def _valid_gaps(y: NDArray[Any], s: NDArray[Any]) -> NDArray[Any]:
-    valid = y >= 0
-    hi = np.where(valid, s, -np.inf).max(axis=1)
-    lo = np.where(valid, s, np.inf).min(axis=1)
-    return np.where(valid.sum(axis=1) >= 2, hi - lo, 0.0)
+# --------------------------------------------------------------- the sample
+
+
+def _dense(value: Any, pad: float) -> NDArray[Any]:
+    """A NumPy array from an array, a tensor, a ragged tensor or a list of unequal lists."""
+    if hasattr(value, "to_tensor"):  # tf.RaggedTensor
+        return np.asarray(value.to_tensor(default_value=pad).numpy())
+    if hasattr(value, "numpy"):
+        return np.asarray(value.numpy())
+    if isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
+        rows = [np.asarray(v) for v in value]
+        if len({r.shape for r in rows}) > 1:  # lists of different sizes: pad them
+            width = max(len(r) for r in rows)
+            out = np.full((len(rows), width, *rows[0].shape[1:]), pad, dtype=np.result_type(*rows))
+            for i, r in enumerate(rows):
+                out[i, : len(r)] = r
+            return out
+    return np.asarray(value)
+
+
+def _pad_to(a: NDArray[Any], width: int, pad: float) -> NDArray[Any]:
+    if a.ndim < 2 or a.shape[1] == width:
+        return a
+    widths = [(0, 0)] * a.ndim
+    widths[1] = (0, width - a.shape[1])
+    return np.pad(a, widths, constant_values=pad)
+
+
+def _concat(parts: list[Any], pad: float) -> Any:
+    """Batches joined along the first axis, padded to the widest list (dicts key by key)."""
+    if isinstance(parts[0], dict):
+        return {key: _concat([p[key] for p in parts], pad) for key in parts[0]}
+    arrays = [_dense(p, pad) for p in parts]
+    width = max(a.shape[1] if a.ndim >= 2 else 0 for a in arrays)
+    return np.concatenate([_pad_to(a, width, pad) for a in arrays])
+
+
+def _from_dataset(dataset: Any, n_lists: int) -> tuple[Any, NDArray[Any]]:
+    xs: list[Any] = []
+    ys: list[NDArray[Any]] = []
+    count = 0
+    for element in dataset:
+        if not isinstance(element, (tuple, list)) or len(element) < 2:
+            raise ValueError("the dataset must yield (features, labels) or (features, labels, weights).")
+        x, y = element[0], _dense(element[1], -1.0)
+        if y.ndim == 1:  # unbatched: one list per element
+            x = {k: _dense(v, 0.0)[None] for k, v in x.items()} if isinstance(x, dict) else _dense(x, 0.0)[None]
+            y = y[None]
+        xs.append(x if isinstance(x, dict) else _dense(x, 0.0))
+        ys.append(y)
+        count += len(y)
+        if count >= n_lists:
+            break
+    if not ys:
+        raise ValueError("the dataset is empty: the doctor needs at least one batch of lists.")
+    X, Y = _concat(xs, 0.0), _concat(ys, -1.0)
+    return _take(X, n_lists), Y[:n_lists]
+
+
+def _take(x: Any, n: int) -> Any:
+    return {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
+
+
+def lists_sample(*data: Any, n_lists: int = SAMPLE_LISTS) -> tuple[Any, NDArray[np.float32]]:
+    """The doctor's sample from what Keras' ``fit`` accepts.
+
+    Parameters
+    ----------
+    *data
+        ``(X, y)`` (arrays, tensors, ragged tensors, lists of unequal lists,
+        or a dict of features for ``X``), or one ``tf.data.Dataset`` yielding
+        ``(X, y)`` batches (or single lists).
+    n_lists : int, default=64
+        Lists taken from a dataset.
+
+    Returns
+    -------
+    (model_input, y)
+        What the model is called with (a ragged tensor, or a list of unequal
+        lists, becomes a padded array; a dict stays a dict) and the labels as
+        ``(n_lists, list_size)`` float32, padding marked ``-1``.
+    """
+    if len(data) == 1:
+        X, y = _from_dataset(data[0], n_lists)
+    elif len(data) == 2:
+        X = data[0] if isinstance(data[0], dict) else _dense(data[0], 0.0)
+        if isinstance(X, dict):
+            X = {k: v if hasattr(v, "to_tensor") else _dense(v, 0.0) for k, v in X.items()}
+        y = _dense(data[1], -1.0)
+    else:
+        raise ValueError("pass the sample as (X, y) or as one tf.data.Dataset.")
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 1:
+        y = y[:, None]
+    n_x = len(next(iter(X.values()))) if isinstance(X, dict) else len(X)
+    if y.ndim != 2 or n_x != len(y):
+        shape = {k: tuple(np.shape(v)) for k, v in X.items()} if isinstance(X, dict) else np.shape(X)
+        raise ValueError(
+            f"y_sample must be (n_lists, list_size) with one row per list of X_sample; got {y.shape} for "
+            f"X_sample {shape}."
+        )
+    if not isinstance(X, dict) and np.issubdtype(np.asarray(X).dtype, np.floating):
+        X = np.asarray(X, dtype=np.float32)
+    return X, y
+
+
+def _features(X: Any, y: NDArray[Any]) -> Optional[NDArray[np.float64]]:
+    """The real-valued features as (n_lists, list_size, n_features), for the data check; None if none."""
+    parts = list(X.values()) if isinstance(X, dict) else [X]
+    columns = []
+    for part in parts:
+        a = _dense(part, 0.0)
+        if not np.issubdtype(a.dtype, np.floating) or a.shape[:2] != y.shape:
+            continue  # ids, per-query features, anything not one row per item
+        columns.append(a.reshape(*y.shape, -1).astype(np.float64))
+    return np.concatenate(columns, axis=-1) if columns else None
+
+
+def _loss_kind(loss: Any) -> str:
+    module = type(loss).__module__
+    if module.startswith("companion."):
+        return "exact"
+    if module.startswith("tensorflow_ranking"):
+        return "tensorflow-ranking"
+    return "other"
 
 
 # tf.keras 2 (the book) or Keras 3, whichever is in use (see companion._keras).
@@ -55,42 +170,53 @@ class LossDoctor(_Callback):  # type: ignore[misc]
     """Watch a listwise ranking model train, and name the cause when it fails.
 
     A Keras callback on tf.keras 2 and on Keras 3 (TensorFlow or JAX backend).
+    It is a loop over the detectors that :data:`companion.diagnose.REGISTRY`
+    lists for a ranking run. Before the first epoch it checks the sample (list
+    shapes, feature scales, lists of one item, a leaked feature:
+    :func:`diagnose_ranking_data`) and the model's prediction shape; at the end
+    of every epoch it builds one observation (the logged loss and one forward
+    pass on the sample, cheap: one call of the model) and runs the epoch
+    detectors on it. Findings collect in :attr:`findings`, one per cause, with
+    the evidence of the epoch where the cause first appeared.
 
-    Built with the model's loss and a sample of training lists, it checks
-    shapes before training and, at the end of every epoch, the loss and one
-    forward pass on the sample (cheap: one call of the model). Findings collect in
-    :attr:`findings`, one per cause, with the evidence of the epoch where the
-    cause first appeared.
-
-    Causes: ``single-item-lists``, ``uniform-scores``, ``score-overflow``,
-    ``perfect-separation``, ``diverging`` (see :data:`companion.diagnose.CAUSES`).
+    The loss is read from the model (``model.loss``) when training starts.
+    With an exact loss (:class:`companion.ranking.ListMLELoss`) a wide score gap
+    is not a finding: only tensorflow-ranking's ListMLE overflows at a gap of
+    88. A non-finite loss or score is ``score-overflow`` with any loss.
 
     Parameters
     ----------
-    loss : tf.keras.losses.Loss
-        The training loss (tensorflow-ranking's or companion's ListMLE).
-    X_sample : array-like
-        A sample of training inputs, as the model takes them:
-        ``(n_lists, list_size, n_features)``.
-    y_sample : array-like of shape (n_lists, list_size)
-        Their labels; below 0 marks padding.
-    validation : (X, y), optional
+    *sample
+        A sample of training lists, as Keras' ``fit`` takes them: ``X, y``
+        (arrays or tensors ``(n_lists, list_size, n_features)`` and
+        ``(n_lists, list_size)``; a dict of features; ragged tensors or lists
+        of unequal lists, padded here with label -1), or one
+        ``tf.data.Dataset`` of ``(X, y)`` batches, from which the doctor takes
+        64 lists. The older form ``LossDoctor(loss, X, y)`` is accepted too
+        (the loss passed then wins over the model's).
+    loss : keras loss, optional
+        Overrides ``model.loss``.
+    validation : (X, y) or tf.data.Dataset, optional
         Validation lists; with them ``perfect-separation`` requires the
         separation to hold on validation lists too.
     stop_on_error : bool, default=False
         On a fatal finding, stop training and raise :class:`TrainingFailure`.
+    check_data : bool, default=True
+        Check the sample before the first epoch (:func:`diagnose_ranking_data`).
 
     Attributes
     ----------
     findings : list of Finding
         What the doctor found; empty for a healthy run.
+    loss : object
+        The loss it judged by (set when training starts).
 
     Examples
     --------
     >>> import numpy as np
     >>> from companion.diagnose import LossDoctor
     >>> from companion.ranking import ListMLELoss, make_scorer
-    >>> doctor = LossDoctor(ListMLELoss(), np.zeros((4, 1, 2)), np.zeros((4, 1)))
+    >>> doctor = LossDoctor(np.zeros((4, 1, 2)), np.zeros((4, 1)))
     >>> model = make_scorer(hidden=())
     >>> model.compile(loss=ListMLELoss())
     >>> _ = model.fit(np.zeros((4, 1, 2)), np.zeros((4, 1)), epochs=1, verbose=0, callbacks=[doctor])
@@ -100,49 +226,44 @@ class LossDoctor(_Callback):  # type: ignore[misc]
 
     def __init__(
         self,
-        loss: Any,
-        X_sample: ArrayLike,
-        y_sample: ArrayLike,
-        *,
-        validation: Optional[tuple[ArrayLike, ArrayLike]] = None,
+        *sample: Any,
+        loss: Any = None,
+        validation: Any = None,
         stop_on_error: bool = False,
+        check_data: bool = True,
     ) -> None:
         super().__init__()
+        if len(sample) == 3:  # the older form LossDoctor(loss, X, y)
+            loss, sample = sample[0], sample[1:]
+        self._given_loss = loss
         self.loss = loss
-        self.X_sample = np.asarray(X_sample, dtype=np.float32)
-        self.y_sample = np.asarray(y_sample, dtype=np.float32)
-        if self.y_sample.ndim == 1:
-            self.y_sample = self.y_sample[:, None]
-        if self.y_sample.ndim != 2 or len(self.y_sample) != len(self.X_sample):
-            raise ValueError(
-                f"y_sample must be (n_lists, list_size) with one row per list of X_sample; got "
-                f"{self.y_sample.shape} for X_sample {self.X_sample.shape}."
-            )
-        self.validation = None if validation is None else (
-            np.asarray(validation[0], dtype=np.float32), np.asarray(validation[1], dtype=np.float32))
+        self.X_sample, self.y_sample = lists_sample(*sample)
+        if validation is None:
+            self.validation = None
+        elif isinstance(validation, (tuple, list)):
+            self.validation = lists_sample(*validation[:2])
+        else:
+            self.validation = lists_sample(validation)
         self.stop_on_error = stop_on_error
+        self.check_data = check_data
         self.findings: list[Finding] = []
         self._losses: list[float] = []
-        self._uniform_epochs = 0
-        n_valid = (self.y_sample >= 0).sum(axis=1)
+        self._spreads: list[float] = []
         self._chance = chance_level(self.y_sample)
         self._floor = loss_floor(self.y_sample)
-        self._n_valid = n_valid
-        self._feature_ndcg: Optional[NDArray[Any]] = None
         self._forward: Optional[Any] = None
 
     # ---------------------------------------------------------------- helpers
 
-    def _report(self, finding: Finding) -> None:
-        if any(f.cause == finding.cause for f in self.findings):
-            return  # keep the first occurrence: the epoch where the cause appeared
-        self.findings.append(finding)
-        if finding.fatal and self.stop_on_error:
-            if self.model is not None:
-                self.model.stop_training = True
-            raise TrainingFailure(finding)
+    def _report(self, new: list[Finding]) -> None:
+        for finding in new:
+            self.findings.append(finding)
+            if finding.fatal and self.stop_on_error:
+                if self.model is not None:
+                    self.model.stop_training = True
+                raise TrainingFailure(finding)
 
-    def _scores(self, X: NDArray[Any]) -> NDArray[Any]:
+    def _scores(self, X: Any) -> NDArray[Any]:
         # One traced forward pass, not predict(): predict builds a data pipeline
         # on every call, which costs more than a small epoch.
         if self._forward is None:
@@ -154,82 +275,58 @@ class LossDoctor(_Callback):  # type: ignore[misc]
                 import tensorflow as tf
 
                 forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-                self._forward = lambda x: forward(tf.constant(x))
+                self._forward = lambda x: forward(tf.nest.map_structure(tf.convert_to_tensor, x))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = np.asarray(self._forward(X), dtype=np.float64)
+            out = _dense(self._forward(X), 0.0).astype(np.float64)
         return out[..., 0] if out.ndim == 3 and out.shape[-1] == 1 else out
+
+    def _stopped(self) -> bool:
+        return any(f.cause == "single-item-lists" for f in self.findings)
 
     # -------------------------------------------------------------- callbacks
 
     def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
-        """Check the shapes: lists of one item make ListMLE exactly 0."""
+        """Read the loss from the model; check the sample's shapes and data before any epoch."""
         self._forward = None  # the model may be new
-        list_size = self.y_sample.shape[1]
-        if list_size == 1 or (self._n_valid < 2).all():
-            self._report(Finding.of("single-item-lists", list_size=list_size,
-                                    lists_with_2_valid_items=int((self._n_valid >= 2).sum()),
-                                    y_shape=tuple(self.y_sample.shape)))
-            return
-        scores = self._scores(self.X_sample)
-        if scores.shape != self.y_sample.shape:
-            self._report(Finding.of("single-item-lists", prediction_shape=tuple(scores.shape),
-                                    label_shape=tuple(self.y_sample.shape)))
+        self._losses, self._spreads = [], []
+        self.loss = self._given_loss if self._given_loss is not None else getattr(self.model, "loss", None)
+        data: dict[str, dict[str, Any]] = {}
+        features = _features(self.X_sample, self.y_sample)
+        if self.check_data and features is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DiagnosisWarning)  # a small sample may not judge a leak
+                try:
+                    data = {f.cause: dict(f.evidence) for f in diagnose_ranking_data(features, self.y_sample)}
+                except ValueError:
+                    data = {}  # NaN in the features: the epoch checks will see its effect
+        prediction_shape: Optional[tuple[int, ...]] = None
+        if (valid_mask(self.y_sample).sum(axis=1) >= 2).any():
+            prediction_shape = tuple(self._scores(self.X_sample).shape)
+        observation = Start(self.y_sample, prediction_shape, data)
+        self._report(run_detectors(failures_of("start"), "start", observation, self.findings))
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
-        """Check the loss and one prediction on the sample."""
-        if any(f.cause == "single-item-lists" for f in self.findings):
+        """Build this epoch's observation (logged loss, scores on the sample) and run the detectors."""
+        if self._stopped():
             return
         loss = float((logs or {}).get("loss", np.nan))
-        self._losses.append(loss)
         scores = self._scores(self.X_sample)
-        if not np.isfinite(loss) or not np.isfinite(scores).all():
-            self._report(Finding.of("score-overflow", epoch=epoch + 1, loss=loss,
-                                    finite_scores=bool(np.isfinite(scores).all())))
-            return
-        gaps = _valid_gaps(self.y_sample, scores)
-        if gaps.max() >= OVERFLOW_WARN_GAP:
-            self._report(Finding.of("score-overflow", epoch=epoch + 1, largest_gap=float(gaps.max()),
-                                    limit=OVERFLOW_GAP))
-        valid = self.y_sample >= 0
-        counts = valid.sum(axis=1)
-        means = np.where(valid, scores, 0.0).sum(axis=1) / np.maximum(counts, 1)
-        variances = np.where(valid, (scores - means[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(counts, 1)
-        spread = float(np.sqrt(variances[counts >= 2]).mean())
-        near_chance = abs(loss - self._chance) <= UNIFORM_TOLERANCE * self._chance
-        self._uniform_epochs = self._uniform_epochs + 1 if (near_chance and spread < SPREAD_TOLERANCE) else 0
-        if self._uniform_epochs >= PATIENCE:
-            self._report(Finding.of("uniform-scores", epochs=self._uniform_epochs, loss=loss,
-                                    chance_level=self._chance, score_spread=spread))
-        self._check_separation(epoch, loss, gaps)
-        self._check_divergence(epoch)
+        gaps = within_list_gaps(self.y_sample, scores)
+        spreads = within_list_spread(self.y_sample, scores)
+        self._losses.append(loss)
+        self._spreads.append(float(np.nanmean(spreads)) if not np.isnan(spreads).all() else 0.0)
+        observation = Epoch(epoch + 1, tuple(self._losses), tuple(self._spreads), self.y_sample, scores, gaps,
+                            self._chance, self._floor, _loss_kind(self.loss) == "exact",
+                            self._validation_at_floor)
+        self._report(run_detectors(failures_of("epoch"), "epoch", observation, self.findings))
 
-    def _check_separation(self, epoch: int, loss: float, gaps: NDArray[Any]) -> None:
-        tolerance = 0.05 * max(self._chance - self._floor, 1e-6)
-        if not (loss <= self._floor + tolerance and np.median(gaps) >= SEPARATION_GAP):
-            return
-        evidence: dict[str, Any] = {"epoch": epoch + 1, "loss": loss, "floor": self._floor,
-                                    "median_gap": float(np.median(gaps))}
-        if self.validation is not None:
-            X_val, y_val = self.validation
-            val_loss = float(self.loss(y_val, self._scores(X_val)))
-            val_floor = loss_floor(y_val)
-            if val_loss > val_floor + 0.05 * max(chance_level(y_val) - val_floor, 1e-6):
-                return  # separated on training lists only: memorisation, not this cause
-            evidence["val_loss"] = val_loss
-        if self.X_sample.ndim == 3:
-            if self._feature_ndcg is None:  # a property of the data: computed once
-                self._feature_ndcg = single_feature_ndcg(self.X_sample, self.y_sample)
-            ndcg = self._feature_ndcg
-            evidence["best_single_feature"] = int(np.argmax(ndcg))
-            evidence["its_ndcg"] = float(ndcg.max())
-            evidence["leak_suspected"] = bool(ndcg.max() >= 0.999)
-        self._report(Finding.of("perfect-separation", **evidence))
+    def _validation_at_floor(self) -> Optional[tuple[bool, float]]:
+        from companion.diagnose._registry import FLOOR_FRACTION
 
-    def _check_divergence(self, epoch: int) -> None:
-        recent = self._losses[-(PATIENCE + 1):]
-        if len(recent) <= PATIENCE:
-            return
-        rising = all(b > a for a, b in zip(recent, recent[1:]))
-        if rising and recent[-1] > (1 + DIVERGE_RISE) * recent[0]:
-            self._report(Finding.of("diverging", epoch=epoch + 1, loss_from=recent[0], loss_to=recent[-1]))
+        if self.validation is None or not callable(self.loss):
+            return None
+        X_val, y_val = self.validation
+        val_loss = float(self.loss(y_val, self._scores(X_val)))
+        val_floor = loss_floor(y_val)
+        return val_loss <= val_floor + FLOOR_FRACTION * max(chance_level(y_val) - val_floor, 1e-6), val_loss

@@ -11,6 +11,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from companion.diagnose._registry import REGISTRY
+
 __all__ = ["Finding", "TrainingFailure", "DiagnosisWarning", "CAUSES", "BOOK_URL", "findings_table"]
 
 #: Where the book is published: the GitHub Pages site of the repository named
@@ -20,78 +22,10 @@ __all__ = ["Finding", "TrainingFailure", "DiagnosisWarning", "CAUSES", "BOOK_URL
 BOOK_URL = "https://training-failures.github.io/training-failures-book/"
 
 #: Every cause the doctor can name: its fix, the chapter that explains it, and
-#: whether it is fatal (training cannot succeed until it is fixed).
+#: whether it is fatal (training cannot succeed until it is fixed). Derived from
+#: :data:`companion.diagnose.REGISTRY`, where each cause is defined.
 CAUSES: dict[str, dict[str, Any]] = {
-    "single-item-lists": {
-        "fix": "Group the rows of each query into one list: companion.ranking.group_lists(qid, X, y).",
-        "chapter": "ranking/zero_loss",
-        "fatal": True,
-    },
-    "perfect-separation": {
-        "fix": "Check for a leaked feature (one feature that ranks every list perfectly); "
-               "if there is none, the task is easy and the model is fine.",
-        "chapter": "ranking/zero_loss",
-        "fatal": False,
-    },
-    "uniform-scores": {
-        "fix": "Give the model features that vary within a list, standardise them, "
-               "and keep the score output linear (no saturating activation).",
-        "chapter": "ranking/uniform_scores",
-        "fatal": True,
-    },
-    "score-overflow": {
-        "fix": "Scale the features (StandardScaler fitted on training rows), or use "
-               "companion.ranking.ListMLELoss, which is exact at any score gap.",
-        "chapter": "ranking/unscaled_features",
-        "fatal": True,
-    },
-    "diverging": {
-        "fix": "Lower the learning rate, and check the feature scales.",
-        "chapter": "ranking/unscaled_features",
-        "fatal": False,
-    },
-    "learning-rate-too-high": {
-        "fix": "Lower the learning rate by a factor of 10 or more and retrain from scratch: "
-               "dead hidden units do not recover.",
-        "chapter": "rbm/learning_rate",
-        "fatal": True,
-    },
-    "learning-rate-too-low": {
-        "fix": "Raise the learning rate by a factor of 10, watching the fraction of dead hidden units.",
-        "chapter": "rbm/learning_rate",
-        "fatal": False,
-    },
-    "unscaled-data": {
-        "fix": "Scale the inputs for the units that read them: MinMaxScaler to [0, 1] for Bernoulli "
-               "units, StandardScaler for Gaussian units and ranking features (fitted on training rows).",
-        "chapter": "rbm/unscaled_data",
-        "fatal": True,
-    },
-    "overfitting": {
-        "fix": "Stop earlier, use more data, or add weight decay; watch the free-energy gap on held-out rows.",
-        "chapter": "rbm/monitoring",
-        "fatal": False,
-    },
-    "single-document-queries": {
-        "fix": "Drop the queries with a single document: a list of one item adds 0 to the loss and teaches "
-               "nothing. If there are many, check that the query ids group the right rows.",
-        "chapter": "ranking/zero_loss",
-        "fatal": False,
-    },
-    "tied-lists": {
-        "fix": "Drop the lists whose labels are all equal: they hold no pair to rank, only add ties to the loss "
-               "and raise its floor by log(n!) each. If every list is tied, the labels carry no order at all: "
-               "check how they were made.",
-        "chapter": "ranking/uniform_scores",
-        "fatal": False,
-    },
-    "leaked-feature": {
-        "fix": "Find out how the feature is computed: one feature that alone ranks every list perfectly is "
-               "almost always derived from the label (a leak), and a model trained on it fails on new data. "
-               "Remove it unless it is really known before the ranking is needed.",
-        "chapter": "ranking/zero_loss",
-        "fatal": False,
-    },
+    f.cause: {"fix": f.fix, "chapter": f.chapter, "fatal": f.fatal} for f in REGISTRY.values()
 }
 
 

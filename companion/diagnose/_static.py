@@ -16,6 +16,7 @@ import warnings
 from companion.diagnose._findings import DiagnosisWarning, Finding
 
 __all__ = [
+    "run_detectors",
     "diagnose_inputs",
     "diagnose_rbm",
     "diagnose_ranking_data",
@@ -30,44 +31,20 @@ __all__ = [
     "OVERFIT_GAP",
 ]
 
-# --- Thresholds: each number, and where it comes from --------------------------
-
-#: A standardised feature has mean 0 and standard deviation 1. Gaussian visible
-#: units (unit variance) and ranking networks expect roughly that; a mean more
-#: than one standard deviation off, or a spread outside [0.5, 2], means the
-#: feature was not standardised.
-GAUSSIAN_MEAN_LIMIT = 1.0
-GAUSSIAN_STD_RANGE = (0.5, 2.0)
-#: Ranking features: Part I's unscaled chapter breaks tensorflow-ranking with
-#: features in the hundreds to thousands; a freshly initialised network turns
-#: inputs of size s into within-list score gaps of order s. Features whose
-#: typical magnitude exceeds 10 put the gaps within reach of the float32 limit
-#: (88) after a few updates.
-RANKING_SCALE_LIMIT = 10.0
-#: Part II's learning-rate chapter: a rate 15 times too high leaves 100% of the
-#: hidden units dead; healthy runs end with 0-6% dead.
-DEAD_ALARM = 0.9
-#: Relative fall of the reconstruction error over a run below which it counts
-#: as "no progress" (too-low rates fell by under 1% in 20 epochs; healthy ones
-#: by more than 50%).
-LOW_PROGRESS = 0.02
-#: Largest absolute weight of a Bernoulli RBM that suggests unscaled input: min-max
-#: digits end below about 1.1, raw digits (0-16) reach the thousands.
-WEIGHT_ALARM = 50.0
-#: Gaussian RBMs start their visible biases at the data means: on standardised
-#: data they stay within a few units of 0, on raw wine they reach 750.
-VISIBLE_BIAS_ALARM = 10.0
-#: Free-energy gap (held-out minus training, nats): healthy digits runs stay
-#: within about +-1; an RBM memorising 50 digits passes 3 and keeps rising.
-OVERFIT_GAP = 3.0
-#: A feature "ranks every list perfectly" only means something when chance
-#: could not do it: :func:`diagnose_ranking_data` looks for a leaked feature
-#: only when a feature unrelated to the labels would rank every list perfectly
-#: with probability below this, counting both directions of every feature
-#: (Bonferroni). A list of n items with tie groups of sizes m_g is ranked
-#: perfectly by chance with probability prod(m_g!) / n!, so 50 lists of 8
-#: graded items are plenty, 10 lists of two items (probability 2**-10) not.
-LEAK_CHANCE = 1e-6
+# Thresholds: each defined, with where its number comes from, in the registry.
+from companion.diagnose._registry import (  # noqa: E402
+    DEAD_ALARM,
+    GAUSSIAN_MEAN_LIMIT,
+    GAUSSIAN_STD_RANGE,
+    LEAK_CHANCE,
+    LOW_PROGRESS,
+    OVERFIT_GAP,
+    RANKING_SCALE_LIMIT,
+    VISIBLE_BIAS_ALARM,
+    WEIGHT_ALARM,
+    FittedRBM,
+    failures_of,
+)
 
 
 def _as_2d(X: ArrayLike) -> NDArray[Any]:
@@ -173,54 +150,46 @@ def diagnose_rbm(rbm: Any, X: Optional[ArrayLike] = None) -> list[Finding]:
     """
     if not hasattr(rbm, "components_"):
         raise ValueError("the RBM is not fitted; call fit() first.")
-    units = getattr(rbm, "visible", "bernoulli")
-    findings: list[Finding] = []
-    if X is not None:
-        findings += diagnose_inputs(X, units=units)
-    W = np.asarray(rbm.components_, dtype=np.float64)
-    max_weight = float(np.abs(W).max())
-    if not findings and units == "bernoulli" and max_weight > WEIGHT_ALARM:
-        findings.append(Finding.of("unscaled-data", units=units, max_abs_weight=max_weight))
-    bias = float(np.abs(np.asarray(rbm.intercept_visible_, dtype=np.float64)).max())
-    if not findings and units == "gaussian" and bias > VISIBLE_BIAS_ALARM:
-        findings.append(Finding.of("unscaled-data", units=units, max_abs_visible_bias=bias))
-    scaled = not any(f.cause == "unscaled-data" for f in findings)
     history = getattr(rbm, "history_", None)
-    if not history or not history.get("reconstruction_error"):
-        # No history (scikit-learn's BernoulliRBM): dead units can still be
-        # measured on the data.
-        if X is not None and scaled:
-            mean_h = np.asarray(rbm.transform(np.asarray(X, dtype=np.float64))).mean(axis=0)
-            dead = float(np.mean(mean_h < 0.01)) + float(np.mean(mean_h > 0.99))
-            if dead >= DEAD_ALARM:
-                findings.append(Finding.of("learning-rate-too-high", dead_or_saturated_fraction=dead))
-        elif X is None and scaled:
-            warnings.warn(
-                f"diagnose_rbm cannot judge the learning rate of this {type(rbm).__name__}: it keeps no "
-                "training history, and without the data the dead hidden units cannot be counted. Its "
-                "weights show no unscaled data, which is all that was checked. Pass the training data: "
-                "diagnose_rbm(rbm, X).",
-                DiagnosisWarning,
-                stacklevel=2,
-            )
-        return findings
-    errors = np.asarray(history["reconstruction_error"])
-    progress = float((errors[0] - errors[-1]) / errors[0]) if errors[0] > 0 else 0.0
-    dead, saturated = history["dead_fraction"][-1], history["saturated_fraction"][-1]
-    ratio = float(np.median(history["update_ratio"]))
-    if dead + saturated >= DEAD_ALARM and scaled:
-        findings.append(Finding.of("learning-rate-too-high", dead_fraction=dead, saturated_fraction=saturated,
-                                   error_progress=progress, largest_step_ratio=max(history["update_ratio_max"])))
-    elif progress < LOW_PROGRESS and dead + saturated < DEAD_ALARM and scaled:
-        findings.append(Finding.of("learning-rate-too-low", error_progress=progress, median_update_ratio=ratio,
-                                   dead_fraction=dead))
-    gaps = np.asarray(history["free_energy_gap"], dtype=np.float64)
-    if np.isfinite(gaps).all() and len(gaps) >= 3:
-        rising = gaps[-1] > gaps[len(gaps) // 2]
-        if gaps[-1] > OVERFIT_GAP and rising:
-            findings.append(Finding.of("overfitting", free_energy_gap=float(gaps[-1]),
-                                       gap_at_start=float(gaps[0]), epochs=len(gaps)))
+    obs = FittedRBM(rbm, None if X is None else np.asarray(X, dtype=np.float64),
+                    str(getattr(rbm, "visible", "bernoulli")), history if history else None)
+    findings = run_detectors(failures_of("rbm"), "rbm", obs)
+    judged_rate = bool(history and history.get("reconstruction_error")) or X is not None
+    if not judged_rate and not any(f.cause == "unscaled-data" for f in findings):
+        warnings.warn(
+            f"diagnose_rbm cannot judge the learning rate of this {type(rbm).__name__}: it keeps no "
+            "training history, and without the data the dead hidden units cannot be counted. Its "
+            "weights show no unscaled data, which is all that was checked. Pass the training data: "
+            "diagnose_rbm(rbm, X).",
+            DiagnosisWarning,
+            stacklevel=2,
+        )
     return findings
+
+
+def run_detectors(failures: Sequence[Any], phase: str, observation: Any,
+                  found: Sequence[Finding] = ()) -> list[Finding]:
+    """Run the `phase` detectors of `failures` on one observation, in order.
+
+    The doctor's loop (:doc:`/book/doctor`): a failure whose cause is already
+    among `found` (or found earlier in this call) is not checked again, and
+    one is skipped when a cause in its ``unless`` was found first.
+
+    Returns
+    -------
+    list of Finding
+        The new findings.
+    """
+    causes = {f.cause for f in found}
+    new: list[Finding] = []
+    for failure in failures:
+        if failure.cause in causes or causes.intersection(failure.unless):
+            continue
+        evidence = failure.detectors[phase](observation)
+        if evidence is not None:
+            new.append(Finding.of(failure.cause, **evidence))
+            causes.add(failure.cause)
+    return new
 
 
 def diagnose_ranking_data(

@@ -1,0 +1,648 @@
+"""The registry of failures: each failure's one home.
+
+Defined in :doc:`/book/doctor`. Every cause the doctor can name is one
+:class:`Failure` in :data:`REGISTRY`, holding its fix, its chapter, its
+thresholds (each a :class:`Threshold` that says which chapter and measurement
+its number comes from), how to reproduce it (failing runs and healthy twins,
+seeded: :class:`Case`) and how to detect it (detector functions, one per
+phase). Everything else is derived from here: :data:`companion.diagnose.CAUSES`,
+the cases (:data:`companion.diagnose.RANKING_CASES`, ...), the loops of
+:class:`companion.diagnose.LossDoctor` and :func:`companion.diagnose.diagnose_rbm`,
+and the tests, which run every case.
+
+Detectors are plain functions of one observation that return the evidence
+(a dict) when their cause is present, else ``None``:
+
+- phase ``"start"``: a :class:`Start` (the doctor's sample before any epoch);
+- phase ``"epoch"``: an :class:`Epoch` (one per-epoch observation);
+- phase ``"rbm"``: a :class:`FittedRBM` (a fitted RBM and its data).
+
+A failure is not reported when a cause listed in its ``unless`` was found
+first (dead hidden units on unscaled data are put down to the data).
+
+This module imports neither TensorFlow nor the rest of the package at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Threshold", "Case", "Failure", "Start", "Epoch", "FittedRBM", "REGISTRY", "failures_of", "cases_of"]
+
+Evidence = Optional[dict[str, Any]]
+
+
+class Threshold(float):
+    """A number a detector compares against, with where it comes from.
+
+    Behaves as a ``float``; :attr:`source` names the chapter and the
+    measurement that set it.
+
+    Examples
+    --------
+    >>> t = Threshold(17.0, "ranking/zero_loss: float32 rounds 1 + exp(-17) to 1")
+    >>> t + 1, t.source.split(":")[0]
+    (18.0, 'ranking/zero_loss')
+    """
+
+    source: str
+
+    def __new__(cls, value: float, source: str) -> "Threshold":
+        self = super().__new__(cls, value)
+        self.source = source
+        return self
+
+
+@dataclass(frozen=True)
+class Case:
+    """A seeded reproduction: a failing run or a healthy twin.
+
+    Attributes
+    ----------
+    name : str
+        Unique name, such as ``"query features only"``.
+    family : {"ranking", "rbm", "data"}
+        ``"ranking"``: a Keras run watched by :class:`LossDoctor`
+        (:func:`companion.diagnose.ranking_case` builds it); ``"rbm"``: a
+        fitted RBM read by :func:`diagnose_rbm` (:func:`rbm_case`); ``"data"``:
+        learning-to-rank rows checked by :func:`diagnose_ranking_data`
+        (:func:`data_case`).
+    spec : dict
+        The settings the builder reads (see :mod:`companion.diagnose._cases`).
+    chapter : str
+        The chapter whose run this is (``""``: made for the doctor).
+    """
+
+    name: str
+    family: str
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    chapter: str = ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failure: cause, fix, chapter, thresholds, reproductions, detectors.
+
+    Attributes
+    ----------
+    cause : str
+        The name findings carry, such as ``"uniform-scores"``.
+    fix : str
+        What to change, in one or two sentences.
+    chapter : str
+        The chapter that explains it (a document name under ``book/``).
+    fatal : bool
+        Whether training cannot succeed until it is fixed.
+    thresholds : tuple of Threshold
+        The numbers its detectors use.
+    detectors : dict of str to callable
+        Phase (``"start"``, ``"epoch"``, ``"rbm"``) to detector.
+    static : str
+        The check without training that also detects it, if any.
+    unless : tuple of str
+        Causes that, found first, explain this one (then it is not reported).
+    failing, healthy : tuple of Case
+        Runs that show it (each must be named by exactly this cause) and
+        healthy twins (named by no cause).
+    """
+
+    cause: str
+    fix: str
+    chapter: str
+    fatal: bool
+    thresholds: tuple[Threshold, ...] = ()
+    detectors: Mapping[str, Callable[[Any], Evidence]] = field(default_factory=dict)
+    static: str = ""
+    unless: tuple[str, ...] = ()
+    failing: tuple[Case, ...] = ()
+    healthy: tuple[Case, ...] = ()
+
+
+# --- Observations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """What :class:`LossDoctor` sees before the first epoch.
+
+    Attributes
+    ----------
+    y : ndarray of shape (n_lists, list_size)
+        The sample's labels (below 0: padding).
+    prediction_shape : tuple or None
+        Shape of the model's scores on the sample (``None``: not computed).
+    data_findings : dict of str to dict
+        Cause to evidence, from :func:`diagnose_ranking_data` on the sample.
+    """
+
+    y: NDArray[Any]
+    prediction_shape: Optional[tuple[int, ...]]
+    data_findings: Mapping[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """One per-epoch observation of a ranking run, as :class:`LossDoctor` makes it.
+
+    Attributes
+    ----------
+    epoch : int
+        1 for the first epoch.
+    losses : tuple of float
+        The logged training loss of every epoch so far, this one last.
+    spreads : tuple of float
+        Mean within-list score spread on the sample, every epoch so far.
+    y, scores : ndarray of shape (n_lists, list_size)
+        The sample's labels and this epoch's scores.
+    gaps : ndarray of shape (n_lists,)
+        Within-list score gaps on the sample.
+    chance, floor : float
+        The sample's chance level log(n!) and loss floor.
+    exact_loss : bool
+        Whether the loss is exact at any gap (companion's ListMLELoss), so
+        that a wide gap cannot overflow it.
+    validation_at_floor : callable
+        Returns ``(at_floor, val_loss)`` on the validation lists, or
+        ``None`` without them (computed only when asked).
+    """
+
+    epoch: int
+    losses: tuple[float, ...]
+    spreads: tuple[float, ...]
+    y: NDArray[Any]
+    scores: NDArray[Any]
+    gaps: NDArray[Any]
+    chance: float
+    floor: float
+    exact_loss: bool
+    validation_at_floor: Callable[[], Optional[tuple[bool, float]]] = lambda: None
+
+    @property
+    def loss(self) -> float:
+        """This epoch's logged loss."""
+        return self.losses[-1]
+
+
+@dataclass(frozen=True)
+class FittedRBM:
+    """What :func:`diagnose_rbm` reads: a fitted RBM and, if given, its training data.
+
+    Attributes
+    ----------
+    model : object
+        :class:`companion.rbm.RBM` or scikit-learn's ``BernoulliRBM``.
+    X : ndarray or None
+        Training data.
+    units : str
+        ``"bernoulli"`` or ``"gaussian"``.
+    history : dict or None
+        ``model.history_`` if it has one.
+    """
+
+    model: Any
+    X: Optional[NDArray[Any]]
+    units: str
+    history: Optional[Mapping[str, Any]]
+
+
+# --- Shapes and lists (Part I, zero loss) -------------------------------------------
+
+
+def _single_item_start(obs: Start) -> Evidence:
+    counts = (obs.y >= 0).sum(axis=1)
+    if obs.y.shape[1] == 1 or (counts < 2).all():
+        return {"list_size": int(obs.y.shape[1]), "lists_with_2_valid_items": int((counts >= 2).sum()),
+                "y_shape": tuple(obs.y.shape)}
+    if obs.prediction_shape is not None and tuple(obs.prediction_shape) != tuple(obs.y.shape):
+        return {"prediction_shape": tuple(obs.prediction_shape), "label_shape": tuple(obs.y.shape)}
+    return None
+
+
+def _single_item_epoch(obs: Epoch) -> Evidence:
+    # ListMLE is exactly 0 for lists of one item. A logged 0.0 while the sample's
+    # scores are not separated means fit() got other lists than the sample: one
+    # row per document, labels of shape (batch, 1).
+    if obs.loss == 0.0 and not (obs.floor == 0.0 and float(np.median(obs.gaps)) >= SEPARATION_GAP):
+        return {"epoch": obs.epoch, "logged_loss": 0.0, "sample_median_gap": float(np.median(obs.gaps)),
+                "note": "the sample is fine: check the labels passed to fit"}
+    return None
+
+
+def _from_data(cause: str) -> Callable[[Start], Evidence]:
+    def detect(obs: Start) -> Evidence:
+        return obs.data_findings.get(cause)
+
+    detect.__name__ = f"_data_{cause.replace('-', '_')}"
+    return detect
+
+
+# --- Uniform scores (Part I) -----------------------------------------------------
+
+#: A loss that moves by less than this fraction from one epoch to the next is
+#: "stuck" (on a plateau).
+UNIFORM_TOLERANCE = Threshold(0.005, "ranking/uniform_scores: uniform-score runs sit on log(n!) to 4 decimals, "
+                                     "epoch after epoch")
+#: Within-list score spread (standard deviation) below which scores are uniform.
+SPREAD_TOLERANCE = Threshold(1e-3, "ranking/uniform_scores: uniform-score runs measure a spread of 0 to float32 "
+                                   "precision; healthy runs above 0.3")
+#: Epochs a condition must hold before it is reported: one bad epoch is noise.
+PATIENCE = 3
+
+
+def _uniform(obs: Epoch) -> Evidence:
+    # Uniform scores on the sample, and a logged loss that does not move. (The
+    # logged loss is not compared with the sample's log(n!): with lists of
+    # different sizes the training lists' mean log(n!) differs from the sample's.)
+    if len(obs.losses) < PATIENCE + 1:
+        return None
+    losses = np.asarray(obs.losses[-(PATIENCE + 1):], dtype=np.float64)
+    if not np.isfinite(losses).all():
+        return None
+    flat = bool((np.abs(np.diff(losses)) <= UNIFORM_TOLERANCE * np.abs(losses[1:])).all())
+    uniform = all(spread < SPREAD_TOLERANCE for spread in obs.spreads[-PATIENCE:])
+    if flat and uniform:
+        return {"epochs": PATIENCE, "loss": obs.loss, "sample_chance_level": obs.chance,
+                "score_spread": obs.spreads[-1]}
+    return None
+
+
+# --- Score overflow (Part I, unscaled features) -------------------------------------
+
+#: tensorflow-ranking returns -inf from a gap of 88, and from a best score of
+#: about 65 in a padded list; the doctor warns from 60 (with that loss only).
+OVERFLOW_WARN_GAP = Threshold(60.0, "ranking/unscaled_features: tensorflow-ranking's ListMLE is -inf from a "
+                                    "within-list gap of 88 (65 with padding)")
+
+
+def _overflow(obs: Epoch) -> Evidence:
+    finite = bool(np.isfinite(obs.scores).all())
+    if not np.isfinite(obs.loss) or not finite:
+        return {"epoch": obs.epoch, "loss": obs.loss, "finite_scores": finite}
+    if not obs.exact_loss and obs.gaps.max() >= OVERFLOW_WARN_GAP:
+        from companion.ranking import OVERFLOW_GAP
+
+        return {"epoch": obs.epoch, "largest_gap": float(obs.gaps.max()), "limit": OVERFLOW_GAP}
+    return None
+
+
+# --- Perfect separation (Part I, zero loss) ----------------------------------------
+
+#: Median within-list score gap above which a list is "perfectly separated".
+SEPARATION_GAP = Threshold(17.0, "ranking/zero_loss: float32 ListMLE gives a correctly ranked pair exactly 0 "
+                                 "from a gap of about 17 (24 ln 2)")
+#: "At the floor": within this fraction of the way from the floor to chance.
+FLOOR_FRACTION = Threshold(0.05, "doctor: set on the book's leaked-feature run, which ends below it; no "
+                                 "healthy run of the doctor chapter reaches it")
+
+
+def _separation(obs: Epoch) -> Evidence:
+    tolerance = FLOOR_FRACTION * max(obs.chance - obs.floor, 1e-6)
+    median_gap = float(np.median(obs.gaps))
+    if not (obs.loss <= obs.floor + tolerance and median_gap >= SEPARATION_GAP):
+        return None
+    evidence: dict[str, Any] = {"epoch": obs.epoch, "loss": obs.loss, "floor": obs.floor, "median_gap": median_gap}
+    on_validation = obs.validation_at_floor()
+    if on_validation is not None:
+        if not on_validation[0]:
+            return None  # separated on training lists only: memorisation, not this cause
+        evidence["val_loss"] = on_validation[1]
+    return evidence
+
+
+# --- Divergence -------------------------------------------------------------------
+
+#: Relative rise of the loss over the last PATIENCE epochs, each higher than the
+#: one before, that counts as diverging.
+DIVERGE_RISE = Threshold(0.10, "doctor: a convention, not a measurement (no chapter reproduces a slow "
+                               "divergence); a loss rising PATIENCE epochs in a row is never healthy")
+
+
+def _diverging(obs: Epoch) -> Evidence:
+    recent = obs.losses[-(PATIENCE + 1):]
+    if len(recent) <= PATIENCE or not np.isfinite(recent).all():
+        return None
+    rising = all(b > a for a, b in zip(recent, recent[1:]))
+    if rising and recent[-1] > (1 + DIVERGE_RISE) * recent[0]:
+        return {"epoch": obs.epoch, "loss_from": recent[0], "loss_to": recent[-1]}
+    return None
+
+
+# --- Input scales (Part II, unscaled data; Part I, unscaled features) ----------------
+
+#: Gaussian visible units and ranking networks expect standardised features: a
+#: mean more than one standard deviation off means the feature was not standardised.
+GAUSSIAN_MEAN_LIMIT = Threshold(1.0, "rbm/unscaled_data: standardised wine has |mean| 0; raw wine up to 755")
+#: ... or a spread outside [0.5, 2].
+GAUSSIAN_STD_RANGE = (Threshold(0.5, "rbm/unscaled_data: standardised features have std 1"),
+                      Threshold(2.0, "rbm/unscaled_data: raw wine's proline has std 325"))
+#: Ranking features whose typical magnitude sqrt(mean^2 + std^2) exceeds 10 put
+#: within-list gaps within reach of the float32 limit (88) after a few updates.
+RANKING_SCALE_LIMIT = Threshold(10.0, "ranking/unscaled_features: features in the hundreds to thousands drive "
+                                      "tensorflow-ranking to -inf; a fresh network turns inputs of size s into "
+                                      "gaps of order s")
+#: Largest absolute weight of a Bernoulli RBM that suggests unscaled input.
+WEIGHT_ALARM = Threshold(50.0, "rbm/unscaled_data: min-max digits end below about 1.1, raw digits (0-16) reach "
+                               "the thousands")
+#: Gaussian RBMs start their visible biases at the data means.
+VISIBLE_BIAS_ALARM = Threshold(10.0, "rbm/unscaled_data: on standardised data visible biases stay within a few "
+                                     "units of 0, on raw wine they reach 750")
+
+
+def _unscaled_rbm(obs: FittedRBM) -> Evidence:
+    from companion.diagnose._static import diagnose_inputs
+
+    if obs.X is not None:
+        found = diagnose_inputs(obs.X, units=obs.units)
+        if found:
+            return dict(found[0].evidence)
+    if obs.units == "bernoulli":
+        max_weight = float(np.abs(np.asarray(obs.model.components_, dtype=np.float64)).max())
+        return {"units": obs.units, "max_abs_weight": max_weight} if max_weight > WEIGHT_ALARM else None
+    bias = float(np.abs(np.asarray(obs.model.intercept_visible_, dtype=np.float64)).max())
+    return {"units": obs.units, "max_abs_visible_bias": bias} if bias > VISIBLE_BIAS_ALARM else None
+
+
+# --- Learning rate (Part II) ---------------------------------------------------------
+
+#: Fraction of hidden units dead or saturated that means the rate was too high.
+DEAD_ALARM = Threshold(0.9, "rbm/learning_rate: a rate 15 times too high leaves 100% of the hidden units dead; "
+                            "healthy runs end with 0-6% dead")
+#: Relative fall of the reconstruction error over a run below which it counts as no progress.
+LOW_PROGRESS = Threshold(0.02, "rbm/learning_rate: too-low rates fell by under 1% in 20 epochs; healthy ones "
+                               "by more than 50%")
+
+
+def _dead_fraction(obs: FittedRBM) -> Optional[float]:
+    if obs.history and obs.history.get("reconstruction_error"):
+        return float(obs.history["dead_fraction"][-1] + obs.history["saturated_fraction"][-1])
+    if obs.X is None:
+        return None
+    mean_h = np.asarray(obs.model.transform(np.asarray(obs.X, dtype=np.float64))).mean(axis=0)
+    return float(np.mean(mean_h < 0.01)) + float(np.mean(mean_h > 0.99))
+
+
+def _rate_high(obs: FittedRBM) -> Evidence:
+    dead = _dead_fraction(obs)
+    if dead is None or dead < DEAD_ALARM:
+        return None
+    if not (obs.history and obs.history.get("reconstruction_error")):
+        return {"dead_or_saturated_fraction": dead}
+    errors = np.asarray(obs.history["reconstruction_error"], dtype=np.float64)
+    return {"dead_fraction": obs.history["dead_fraction"][-1], "saturated_fraction": obs.history["saturated_fraction"][-1],
+            "error_progress": _progress(errors), "largest_step_ratio": max(obs.history["update_ratio_max"])}
+
+
+def _progress(errors: NDArray[Any]) -> float:
+    return float((errors[0] - errors[-1]) / errors[0]) if errors[0] > 0 else 0.0
+
+
+def _rate_low(obs: FittedRBM) -> Evidence:
+    if not (obs.history and obs.history.get("reconstruction_error")):
+        return None
+    progress = _progress(np.asarray(obs.history["reconstruction_error"], dtype=np.float64))
+    if progress >= LOW_PROGRESS:
+        return None
+    return {"error_progress": progress, "median_update_ratio": float(np.median(obs.history["update_ratio"])),
+            "dead_fraction": obs.history["dead_fraction"][-1]}
+
+
+# --- Overfitting (Part II, monitoring) -----------------------------------------------
+
+#: Free-energy gap (held-out minus training, nats) above which an RBM memorises.
+OVERFIT_GAP = Threshold(3.0, "rbm/monitoring: healthy digits runs stay within about +-1 nat; an RBM memorising "
+                             "50 digits passes 3 and keeps rising")
+
+
+def _overfitting(obs: FittedRBM) -> Evidence:
+    if not obs.history:
+        return None
+    gaps = np.asarray(obs.history.get("free_energy_gap", []), dtype=np.float64)
+    if len(gaps) < 3 or not np.isfinite(gaps).all():
+        return None
+    if gaps[-1] > OVERFIT_GAP and gaps[-1] > gaps[len(gaps) // 2]:
+        return {"free_energy_gap": float(gaps[-1]), "gap_at_start": float(gaps[0]), "epochs": len(gaps)}
+    return None
+
+
+# --- Leak check (Part I, zero loss) ---------------------------------------------------
+
+#: diagnose_ranking_data looks for a leaked feature only when a feature unrelated
+#: to the labels would rank every list perfectly with probability below this
+#: (both directions of every feature counted, Bonferroni). A list of n items with
+#: tie groups of sizes m_g is ranked perfectly by chance with probability
+#: prod(m_g!) / n!: 50 lists of 8 graded items are plenty, 10 lists of two not.
+LEAK_CHANCE = Threshold(1e-6, "ranking/zero_loss: the chance that an unrelated feature ranks every list "
+                              "perfectly")
+
+
+# --- The cases -------------------------------------------------------------------------
+
+_TFR, _EXACT = "tensorflow-ranking", "exact"
+
+HEALTHY_RANKING = Case("healthy", "ranking", {"standardise": True}, "ranking/zero_loss")
+NOISE_FREE_EXACT = Case("noise-free labels, exact loss, rate 0.3", "ranking",
+                        {"data": {"labels": "order", "noise": 0.0}, "hidden": (), "rate": 0.3, "epochs": 12,
+                         "loss": _EXACT})
+HEALTHY_DATA = Case("healthy rows", "data", {"data": {"n_queries": 60, "list_size": (5, 12), "labels": "order"}})
+HEALTHY_DIGITS = Case("healthy digits", "rbm", {"dataset": "digits"}, "rbm/learning_rate")
+HEALTHY_WINE = Case("healthy wine", "rbm", {"dataset": "wine", "scaling": "standard", "visible": "gaussian"},
+                    "rbm/unscaled_data")
+
+
+# --- The registry ------------------------------------------------------------------------
+
+_FAILURES = (
+    Failure(
+        "single-item-lists",
+        "Group the rows of each query into one list: companion.ranking.group_lists(qid, X, y).",
+        "ranking/zero_loss", True,
+        detectors={"start": _single_item_start, "epoch": _single_item_epoch},
+        static="diagnose_ranking_data",
+        failing=(Case("one row per document", "ranking", {"rows": True, "batch_size": 32}, "ranking/zero_loss"),
+                 Case("one row per document (rows)", "data", {"data": {"n_queries": 60, "list_size": 8},
+                                                              "qid": "row"})),
+        healthy=(HEALTHY_RANKING, HEALTHY_DATA),
+    ),
+    Failure(
+        "unscaled-data",
+        "Scale the inputs for the units that read them: MinMaxScaler to [0, 1] for Bernoulli units, "
+        "StandardScaler for Gaussian units and ranking features (fitted on training rows).",
+        "rbm/unscaled_data", True,
+        thresholds=(GAUSSIAN_MEAN_LIMIT, *GAUSSIAN_STD_RANGE, RANKING_SCALE_LIMIT, WEIGHT_ALARM, VISIBLE_BIAS_ALARM),
+        detectors={"start": _from_data("unscaled-data"), "rbm": _unscaled_rbm},
+        unless=("single-item-lists",),
+        static="diagnose_inputs",
+        failing=(
+            Case("raw features, tensorflow-ranking loss", "ranking",
+                 {"data": {"feature_scales": [2000, 500, 50, 1000, 5, 300]}, "standardise": False},
+                 "ranking/unscaled_features"),
+            Case("sigmoid head, raw features", "ranking",
+                 {"data": {"feature_scales": [100.0] * 6}, "standardise": False, "output_activation": "sigmoid"},
+                 "ranking/uniform_scores"),
+            Case("raw digits, BernoulliRBM", "rbm", {"dataset": "digits", "scaling": None, "sklearn": True},
+                 "rbm/unscaled_data"),
+            Case("raw wine, Gaussian units", "rbm", {"dataset": "wine", "scaling": None, "visible": "gaussian"},
+                 "rbm/unscaled_data"),
+            Case("raw prices", "data", {"data": {"n_queries": 60, "list_size": 8, "labels": "order",
+                                                 "feature_scales": [1000.0] + [1.0] * 5}}),
+        ),
+        healthy=(HEALTHY_RANKING, HEALTHY_DIGITS, HEALTHY_WINE, HEALTHY_DATA),
+    ),
+    Failure(
+        "single-document-queries",
+        "Drop the queries with a single document: a list of one item adds 0 to the loss and teaches nothing. "
+        "If there are many, check that the query ids group the right rows.",
+        "ranking/zero_loss", False,
+        detectors={"start": _from_data("single-document-queries")},
+        unless=("single-item-lists",),
+        static="diagnose_ranking_data",
+        failing=(Case("queries of 1 to 8 documents", "data",
+                      {"data": {"n_queries": 60, "list_size": (1, 8), "labels": "order"}}),),
+        healthy=(HEALTHY_DATA,),
+    ),
+    Failure(
+        "tied-lists",
+        "Drop the lists whose labels are all equal: they hold no pair to rank, only add ties to the loss and "
+        "raise its floor by log(n!) each. If every list is tied, the labels carry no order at all: check how "
+        "they were made.",
+        "ranking/uniform_scores", False,
+        static="diagnose_ranking_data",
+        failing=(Case("graded labels, lists of 2 to 4", "data",
+                      {"data": {"n_queries": 60, "list_size": (2, 4), "labels": "graded"}}),),
+        healthy=(HEALTHY_DATA,),
+    ),
+    Failure(
+        "leaked-feature",
+        "Find out how the feature is computed: one feature that alone ranks every list perfectly is almost "
+        "always derived from the label (a leak), and a model trained on it fails on new data. Remove it unless "
+        "it is really known before the ranking is needed.",
+        "ranking/zero_loss", False,
+        thresholds=(LEAK_CHANCE,),
+        detectors={"start": _from_data("leaked-feature")},
+        unless=("single-item-lists",),
+        static="diagnose_ranking_data",
+        failing=(
+            Case("leaked feature", "ranking",
+                 {"data": {"labels": "order", "leak": True}, "hidden": (), "rate": 0.1, "epochs": 20,
+                  "loss": _EXACT}, "ranking/zero_loss"),
+            Case("leaked feature column", "data", {"data": {"n_queries": 60, "list_size": 8, "labels": "order",
+                                                            "leak": True}}),
+        ),
+        healthy=(HEALTHY_RANKING, HEALTHY_DATA),
+    ),
+    Failure(
+        "uniform-scores",
+        "Give the model features that vary within a list, standardise them, and keep the score output linear "
+        "(no saturating activation).",
+        "ranking/uniform_scores", True,
+        thresholds=(UNIFORM_TOLERANCE, SPREAD_TOLERANCE),
+        detectors={"epoch": _uniform},
+        unless=("unscaled-data", "single-item-lists"),
+        failing=(Case("query features only", "ranking", {"data": {"query_features": 3}, "columns": [6, 7, 8]},
+                      "ranking/uniform_scores"),),
+        healthy=(HEALTHY_RANKING,),
+    ),
+    Failure(
+        "score-overflow",
+        "Scale the features (StandardScaler fitted on training rows), or use companion.ranking.ListMLELoss, "
+        "which is exact at any score gap.",
+        "ranking/unscaled_features", True,
+        thresholds=(OVERFLOW_WARN_GAP,),
+        detectors={"epoch": _overflow},
+        unless=("unscaled-data",),
+        failing=(Case("noise-free labels, tensorflow-ranking loss, rate 0.3", "ranking",
+                      {**NOISE_FREE_EXACT.spec, "loss": _TFR}, "ranking/unscaled_features"),),
+        healthy=(NOISE_FREE_EXACT,),
+    ),
+    Failure(
+        "perfect-separation",
+        "Check for a leaked feature (one feature that ranks every list perfectly); if there is none, the task "
+        "is easy and the model is fine.",
+        "ranking/zero_loss", False,
+        thresholds=(SEPARATION_GAP, FLOOR_FRACTION),
+        detectors={"epoch": _separation},
+        unless=("leaked-feature", "single-item-lists", "score-overflow"),
+    ),
+    Failure(
+        "diverging",
+        "Lower the learning rate, and check the feature scales.",
+        "ranking/unscaled_features", False,
+        thresholds=(DIVERGE_RISE,),
+        detectors={"epoch": _diverging},
+        unless=("score-overflow", "unscaled-data"),
+    ),
+    Failure(
+        "learning-rate-too-high",
+        "Lower the learning rate by a factor of 10 or more and retrain from scratch: dead hidden units do not "
+        "recover.",
+        "rbm/learning_rate", True,
+        thresholds=(DEAD_ALARM,),
+        detectors={"rbm": _rate_high},
+        unless=("unscaled-data",),
+        failing=(Case("learning rate 1.0", "rbm", {"dataset": "digits", "learning_rate": 1.0}, "rbm/learning_rate"),),
+        healthy=(HEALTHY_DIGITS,),
+    ),
+    Failure(
+        "learning-rate-too-low",
+        "Raise the learning rate by a factor of 10, watching the fraction of dead hidden units.",
+        "rbm/learning_rate", False,
+        thresholds=(LOW_PROGRESS,),
+        detectors={"rbm": _rate_low},
+        unless=("unscaled-data", "learning-rate-too-high"),
+        failing=(Case("learning rate 1e-4", "rbm", {"dataset": "digits", "learning_rate": 1e-4},
+                      "rbm/learning_rate"),),
+        healthy=(HEALTHY_DIGITS,),
+    ),
+    Failure(
+        "overfitting",
+        "Stop earlier, use more data, or add weight decay; watch the free-energy gap on held-out rows.",
+        "rbm/monitoring", False,
+        thresholds=(OVERFIT_GAP,),
+        detectors={"rbm": _overfitting},
+        failing=(Case("50 digits, 400 epochs", "rbm", {"dataset": "digits", "binary_rows": 100, "n_components": 16,
+                                                        "learning_rate": 0.1, "n_iter": 400,
+                                                        "validation_fraction": 0.5}, "rbm/monitoring"),),
+        healthy=(HEALTHY_DIGITS,),
+    ),
+)
+
+#: Every failure, by cause, in the order the doctor checks them.
+REGISTRY: dict[str, Failure] = {f.cause: f for f in _FAILURES}
+
+
+def failures_of(phase: str) -> list[Failure]:
+    """The failures with a detector for `phase` (``"start"``, ``"epoch"`` or ``"rbm"``), in registry order."""
+    return [f for f in REGISTRY.values() if phase in f.detectors]
+
+
+def cases_of(family: str) -> dict[str, Optional[str]]:
+    """Case name to expected cause (``None``: healthy) for one family, failures first.
+
+    Examples
+    --------
+    >>> cases_of("rbm")["learning rate 1.0"]
+    'learning-rate-too-high'
+    """
+    out: dict[str, Optional[str]] = {}
+    for failure in REGISTRY.values():
+        for case in failure.failing:
+            if case.family == family:
+                out[case.name] = failure.cause
+    for failure in REGISTRY.values():
+        for case in failure.healthy:
+            if case.family == family:
+                out.setdefault(case.name, None)
+    return out
+
+
+def case(name: str) -> Case:
+    """The :class:`Case` named `name`, failing or healthy."""
+    for failure in REGISTRY.values():
+        for c in (*failure.failing, *failure.healthy):
+            if c.name == name:
+                return c
+    raise ValueError(f"unknown case {name!r}; known: {', '.join(n for f in ('ranking', 'rbm', 'data') for n in cases_of(f))}.")

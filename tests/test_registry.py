@@ -1,0 +1,94 @@
+"""The registry of failures: every reproduction is named by exactly its own cause, every twin by none."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+from companion import seed_everything
+from companion.diagnose import (
+    CAUSES,
+    DATA_CASES,
+    RANKING_CASES,
+    RBM_CASES,
+    REGISTRY,
+    LossDoctor,
+    Threshold,
+    data_case,
+    diagnose_ranking_data,
+    diagnose_rbm,
+    ranking_case,
+    rbm_case,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _named(family: str, name: str, seed: int = 0) -> list[str]:
+    if family == "data":
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return [f.cause for f in diagnose_ranking_data(*data_case(name, seed))]
+    if family == "rbm":
+        model, X = rbm_case(name, seed)
+        return [f.cause for f in diagnose_rbm(model, X)]
+    seed_everything(seed)
+    case = ranking_case(name, seed)
+    X, y = case.doctor_sample()
+    doctor = LossDoctor(X, y, validation=(case.X_val, case.y_val))
+    case.run([doctor])
+    return [f.cause for f in doctor.findings]
+
+
+def test_causes_are_derived_from_the_registry() -> None:
+    assert list(CAUSES) == list(REGISTRY)
+    for cause, failure in REGISTRY.items():
+        assert CAUSES[cause] == {"fix": failure.fix, "chapter": failure.chapter, "fatal": failure.fatal}
+        for threshold in failure.thresholds:
+            assert isinstance(threshold, Threshold) and "/" in threshold.source.split(":")[0] or \
+                threshold.source.startswith("doctor:"), (cause, threshold)
+
+
+def test_every_chapter_is_in_the_toc_and_every_case_name_is_unique() -> None:
+    toc = (ROOT / "_toc.yml").read_text()
+    names = []
+    for failure in REGISTRY.values():
+        assert f"file: book/{failure.chapter}\n" in toc, failure.cause
+        for case in failure.failing:
+            names.append(case.name)
+            if case.chapter:
+                assert f"file: book/{case.chapter}\n" in toc, case.name
+    assert len(names) == len(set(names))
+    assert set(RANKING_CASES) | set(RBM_CASES) | set(DATA_CASES) >= set(names)
+
+
+def test_every_failure_can_be_detected() -> None:
+    for failure in REGISTRY.values():
+        assert failure.detectors or failure.static, failure.cause
+        assert set(failure.unless) <= set(REGISTRY), failure.cause
+
+
+CASES = [(family, name, expected) for family, cases in
+         (("data", DATA_CASES), ("rbm", RBM_CASES), ("ranking", RANKING_CASES)) for name, expected in cases.items()]
+
+
+@pytest.mark.parametrize(("family", "name", "expected"), CASES, ids=[c[1] for c in CASES])
+def test_each_case_is_named_by_exactly_its_cause(family: str, name: str, expected: str | None) -> None:
+    assert _named(family, name) == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_healthy_twins_stay_silent_on_other_seeds(seed: int) -> None:
+    for family, cases in (("data", DATA_CASES), ("ranking", RANKING_CASES)):
+        for name, expected in cases.items():
+            if expected is None:
+                assert _named(family, name, seed) == [], (name, seed)
+
+
+def test_readme_or_doctor_docs_mention_the_registry() -> None:
+    import companion.diagnose as diagnose
+
+    assert re.search(r"REGISTRY", diagnose.__doc__ or "")
