@@ -88,6 +88,7 @@ def plot_curves(
     logx: bool = False,
     logy: bool = False,
     markers: bool = True,
+    legend_outside: bool = False,
 ) -> None:
     """Draw learning curves (or any curves) with reference lines.
 
@@ -98,7 +99,10 @@ def plot_curves(
     curves : mapping of str to values or (values, role)
         Label to a sequence of y values, or to ``(values, role)`` with `role`
         a key of :data:`COLORS` (``"failing"``, ``"fixed"``, ``"other"``,
-        ``"oracle"``). Non-finite values (NaN, -inf) are left as gaps and
+        ``"oracle"``), or a matplotlib colour (``"C3"``, ``"#8c564b"``) for a
+        curve that has no role in the book's scheme: one colour per learning
+        rate of a sweep (:doc:`/book/rbm/learning_rate`), for example.
+        Non-finite values (NaN, -inf) are left as gaps and
         marked with an ``x`` near the x axis, so a diverged run is visible; on
         a log y-axis, values of exactly 0 are marked with a ``v`` there (each
         curve's markers at their own height).
@@ -118,6 +122,9 @@ def plot_curves(
         Logarithmic axes.
     markers : bool, default=True
         Mark each point.
+    legend_outside : bool, default=False
+        Put the legend to the right of the axes, off the data (for many
+        curves).
 
     Notes
     -----
@@ -133,7 +140,7 @@ def plot_curves(
             values, role = curve, "other"
         y = np.asarray(values, dtype=np.float64)
         xs = np.arange(1, len(y) + 1) if x is None else np.asarray(x, dtype=np.float64)
-        color = COLORS.get(role, COLORS["other"])
+        color = COLORS.get(role) or (role if _is_colour(role) else COLORS["other"])
         linestyle = "--" if role in seen_roles else "-"
         seen_roles.add(role)
         finite = np.isfinite(y)
@@ -167,7 +174,17 @@ def plot_curves(
     if title:
         ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    if legend_outside:
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    else:
+        ax.legend(fontsize="small")
+
+
+def _is_colour(value: str) -> bool:
+    """Whether `value` is a colour matplotlib understands (a role name is not)."""
+    from matplotlib.colors import is_color_like
+
+    return bool(is_color_like(value))
 
 
 def filter_grid(

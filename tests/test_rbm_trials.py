@@ -83,3 +83,26 @@ def test_train_from_starts_the_hidden_biases_where_asked() -> None:
         train_from(X, hidden_bias=float("nan"))
     with pytest.raises(ValueError, match="warm_start"):
         train_from(X, warm_start=False)
+
+
+def test_plot_curves_takes_a_colour_per_curve_and_a_legend_outside() -> None:
+    """The learning-rate sweep draws one colour per rate, legend off the data (companion.plotting)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    from companion.plotting import COLORS, new_figure, plot_curves
+
+    fig, ax = new_figure()
+    plot_curves(ax, {"a": ([1.0, 2.0], "C1"), "b": ([2.0, 1.0], "#8c564b"), "c": ([1.0, 1.0], "nonsense"),
+                     "d": ([3.0, 3.0], "failing")}, legend_outside=True)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert mcolors.to_hex(lines["a"].get_color()) == mcolors.to_hex("C1")
+    assert mcolors.to_hex(lines["b"].get_color()) == "#8c564b"
+    assert mcolors.to_hex(lines["c"].get_color()) == mcolors.to_hex(COLORS["other"])
+    assert mcolors.to_hex(lines["d"].get_color()) == mcolors.to_hex(COLORS["failing"])
+    anchor = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    assert anchor.x0 > 1.0  # right of the axes
+    plt.close(fig)
