@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from companion.ranking._trials import Summary, paired_grade, summarize
 from companion.rbm import RBM, ais_log_likelihood, ais_log_partition
 
-__all__ = ["SEEDS", "SeedTrial", "over_seeds", "train_from", "LikelihoodTrace", "likelihood_trace", "held_out_likelihood",
+__all__ = ["SEEDS", "SeedTrial", "over_seeds", "train_from", "fit_with_schedule", "LikelihoodTrace", "likelihood_trace", "held_out_likelihood",
            "summarize", "paired_grade", "Summary"]
 
 #: The seeds of every multi-seed trial in Part II (at least 5, as the book's rules ask).
@@ -139,6 +139,48 @@ def train_from(X: ArrayLike, *, hidden_bias: Optional[float] = None, **rbm_param
         rbm.intercept_hidden_[:] = hidden_bias
     fitted: RBM = rbm.set_params(n_iter=epochs).fit(X)
     return fitted
+
+
+def fit_with_schedule(X: ArrayLike, rates: Sequence[float], **rbm_params: Any) -> RBM:
+    """Fit an RBM with a learning rate per epoch (a learning-rate schedule).
+
+    :class:`companion.rbm.RBM` has one rate; the learning-rate chapter
+    tests the source article's advice to schedule it. Epoch ``e`` runs at
+    ``rates[e]``, one epoch per :meth:`~companion.rbm.RBM.fit` call with
+    ``warm_start``, so :attr:`~companion.rbm.RBM.history_` has one entry per
+    epoch as usual.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_visible)
+        Training rows.
+    rates : sequence of float
+        One positive learning rate per epoch.
+    **rbm_params
+        Passed to :class:`companion.rbm.RBM`; ``learning_rate``, ``n_iter``
+        and ``warm_start`` are set here.
+
+    Returns
+    -------
+    RBM
+        The fitted model (``warm_start`` left on).
+
+    Raises
+    ------
+    ValueError
+        If `rates` is empty or has a rate that is not positive, or
+        `rbm_params` sets one of the parameters set here.
+    """
+    rates = [float(r) for r in rates]
+    if not rates or not all(r > 0 and np.isfinite(r) for r in rates):
+        raise ValueError(f"rates must be one positive learning rate per epoch, got {rates}.")
+    clash = sorted({"learning_rate", "n_iter", "warm_start"} & set(rbm_params))
+    if clash:
+        raise ValueError(f"fit_with_schedule sets {clash} itself; leave them out of the RBM parameters.")
+    rbm = RBM(learning_rate=rates[0], n_iter=1, warm_start=True, **rbm_params)
+    for rate in rates:
+        rbm.set_params(learning_rate=rate).fit(X)
+    return rbm
 
 
 def held_out_likelihood(rbm: Any, X_train: ArrayLike, X_test: ArrayLike, *, n_betas: int = 1000,

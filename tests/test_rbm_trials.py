@@ -106,3 +106,17 @@ def test_plot_curves_takes_a_colour_per_curve_and_a_legend_outside() -> None:
     anchor = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
     assert anchor.x0 > 1.0  # right of the axes
     plt.close(fig)
+
+
+def test_fit_with_schedule_runs_one_epoch_per_rate() -> None:
+    from companion.rbm_trials import fit_with_schedule
+
+    X = _data()
+    rbm = fit_with_schedule(X, [0.1, 0.05, 0.01], n_components=6, dtype="float64", random_state=0)
+    assert len(rbm.history_["reconstruction_error"]) == 3 and rbm.learning_rate == 0.01
+    with pytest.raises(ValueError, match="one positive learning rate per epoch"):
+        fit_with_schedule(X, [])
+    with pytest.raises(ValueError, match="one positive learning rate per epoch"):
+        fit_with_schedule(X, [0.1, -1.0])
+    with pytest.raises(ValueError, match="leave them out"):
+        fit_with_schedule(X, [0.1], n_iter=3)
