@@ -35,7 +35,8 @@ def n_valid(labels: ArrayLike) -> NDArray[np.intp]:
     >>> n_valid([[2, 0, -1], [1, 0, 0]]).tolist()
     [2, 3]
     """
-    return valid_mask(labels).sum(axis=-1)
+    counts: NDArray[np.intp] = valid_mask(labels).sum(axis=-1)
+    return counts
 
 
 def _scores(labels: ArrayLike, scores: ArrayLike) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
