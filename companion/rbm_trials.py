@@ -45,6 +45,9 @@ class SeedTrial:
     def summary(self, key: str) -> Summary:
         """Mean and spread of measurement `key` (:func:`companion.ranking.summarize`).
 
+        Values are rounded to 12 significant digits first, so that runs
+        which agree up to rounding show a spread of 0.
+
         Raises
         ------
         KeyError
@@ -52,7 +55,9 @@ class SeedTrial:
         """
         if key not in self.values:
             raise KeyError(f"{key!r} was not measured; the trial has {sorted(self.values)}.")
-        return summarize(self.values[key])
+        # 12 significant digits: seeds that agree up to the last bits (a dead network's
+        # chance-level accuracy, say) have no spread, rather than one of 1e-17.
+        return summarize([float(f"{v:.12g}") for v in self.values[key]])
 
     def text(self, key: str) -> str:
         """``"mean ± sd"`` of measurement `key`, at the precision its spread supports."""

@@ -120,3 +120,8 @@ def test_fit_with_schedule_runs_one_epoch_per_rate() -> None:
         fit_with_schedule(X, [0.1, -1.0])
     with pytest.raises(ValueError, match="leave them out"):
         fit_with_schedule(X, [0.1], n_iter=3)
+
+
+def test_rounding_noise_is_no_spread() -> None:
+    trial = over_seeds(lambda s: {"acc": 0.10185185185185183 if s % 2 else 0.10185185185185185})
+    assert trial.summary("acc").sd == 0.0 and trial.text("acc") == "0.102 ± 0.000"
