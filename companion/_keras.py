@@ -184,6 +184,17 @@ def order_with_shuffled_ties(keys: Any, noise: Any) -> Any:
     return o.take_along_axis(shuffle, argsort_descending(shuffled), axis=1)
 
 
+def cond(pred: Any, true_fn: Any, false_fn: Any) -> Any:
+    """``ops.cond``; run eagerly on JAX (a concrete `pred`) it calls one branch, as TensorFlow does.
+
+    JAX's ``lax.cond`` compiles both branches on every eager call (they are new
+    closures each time), which costs about a second per call.
+    """
+    if backend() == "jax" and not isinstance(pred, importlib.import_module("jax.core").Tracer):
+        return true_fn() if bool(pred) else false_fn()
+    return ops().cond(pred, true_fn, false_fn)
+
+
 def argsort_descending(x: Any) -> Any:
     """Indices that sort each row of `x` from largest to smallest, ties in their order (stable)."""
     if backend() == "tensorflow":

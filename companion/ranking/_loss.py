@@ -284,6 +284,6 @@ def listmle_per_list(labels: Any, logits: Any, seed: Any = None) -> Any:
         return o.where(sorted_mask, o.softplus(rest - z), o.zeros_like(z))
 
     gaps = o.where(n_valid[:, None] >= 2, highest - lowest, o.zeros_like(highest))
-    terms = o.cond(o.all(gaps < _FAST_GAP), shifted_sums, log_sum_exp_sums)
+    terms = _keras.cond(o.all(gaps < _FAST_GAP), shifted_sums, log_sum_exp_sums)
     per_list = o.sum(terms, axis=1)
     return o.where(n_valid >= 2, per_list, o.zeros_like(per_list))
