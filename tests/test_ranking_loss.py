@@ -11,14 +11,11 @@ import pytest
 # checks the loss on Keras 3 and the book's stack alike.
 tfr = pytest.importorskip("tensorflow_ranking")
 import tensorflow as tf  # noqa: E402
-from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import assume, given  # noqa: E402
 from hypothesis import strategies as st
 from scipy.special import gammaln  # noqa: E402
 
 from companion.ranking import ListMLELoss, listmle_per_list, plackett_luce_nll
-
-settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)
-settings.load_profile("ci")
 
 
 def per_list(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
