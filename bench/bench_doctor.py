@@ -53,7 +53,7 @@ class EpochTimer(tf.keras.callbacks.Callback):
 def epoch_times(case: RankingCase, with_doctor: bool) -> list[float]:
     """Steady-state epoch times (the first epoch, which traces functions, is left out)."""
     timer = EpochTimer()
-    doctor = [LossDoctor(case.loss, case.X_train[:64], case.y_train[:64])] if with_doctor else []
+    doctor = [LossDoctor(*case.doctor_sample())] if with_doctor else []
     case.run(doctor + [timer])
     return timer.times[1:]
 

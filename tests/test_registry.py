@@ -92,3 +92,31 @@ def test_readme_or_doctor_docs_mention_the_registry() -> None:
     import companion.diagnose as diagnose
 
     assert re.search(r"REGISTRY", diagnose.__doc__ or "")
+
+
+def test_holdout_scenarios_differ_from_the_book_cases() -> None:
+    from companion.diagnose import book_cases, holdout_scenarios
+
+    scenarios = holdout_scenarios()
+    assert len({s.name for s in scenarios}) == len(scenarios)
+    assert {s.expected for s in scenarios if s.expected} <= set(REGISTRY)
+    book = {(repr(dict(c.spec)), c.seed) for c in book_cases(seeds=5)}
+    assert not any((repr(dict(s.spec)), s.seed) in book for s in scenarios)
+    assert {s.form for s in scenarios} == {"arrays", "dict", "dataset", "ragged"}
+    ranking = [s for s in scenarios if s.family == "ranking"]
+    assert {s.spec.get("loss", "tensorflow-ranking") for s in ranking} == {"exact", "tensorflow-ranking"}
+    assert any(s.spec.get("sklearn") for s in scenarios if s.family == "rbm")
+    assert sum(s.expected is None for s in scenarios) >= 5
+
+
+def test_evaluate_doctor_scores_findings() -> None:
+    from companion.diagnose import Scenario, evaluate_doctor
+
+    result = evaluate_doctor([
+        Scenario("raw wine", "rbm", "unscaled-data", {"dataset": "wine", "scaling": None, "sklearn": True,
+                                                      "n_components": 4, "n_iter": 2}),
+        Scenario("healthy", "rbm", None, {"sklearn": True, "n_components": 4, "n_iter": 2}),
+        Scenario("too low, unseen", "rbm", "learning-rate-too-low",
+                 {"sklearn": True, "learning_rate": 1e-5, "n_components": 4, "n_iter": 2}),
+    ])
+    assert result["recall"] == 0.5 and result["precision"] == 1.0 and result["healthy_with_findings"] == 0
