@@ -268,7 +268,17 @@ class LossDoctor(_Callback):  # type: ignore[misc]
         # on every call, which costs more than a small epoch.
         if self._forward is None:
             model = self.model
-            if _keras.keras_major() >= 3:
+            keras = _keras.keras()
+            if _keras.keras_major() >= 3 and isinstance(model, keras.Sequential):
+                # Layer by layer: a Keras 3 Sequential called as a whole fixes its input
+                # rank, and fit may then feed another one (rows, where the sample has lists).
+                def forward(x: Any) -> Any:
+                    for layer in model.layers:
+                        x = layer(x, training=False)
+                    return _keras.to_numpy(x)
+
+                self._forward = forward
+            elif _keras.keras_major() >= 3:
                 # Keras 3 compiles and caches the forward pass itself, on any backend.
                 self._forward = model.predict_on_batch
             else:
