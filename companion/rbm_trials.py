@@ -20,8 +20,10 @@ from numpy.typing import ArrayLike, NDArray
 from companion.ranking._trials import Summary, paired_grade, summarize
 from companion.rbm import RBM, ais_log_likelihood, ais_log_partition
 
-__all__ = ["SEEDS", "SeedTrial", "over_seeds", "train_from", "fit_with_schedule", "LikelihoodTrace", "likelihood_trace", "held_out_likelihood",
-           "summarize", "paired_grade", "Summary"]
+# summarize, paired_grade and Summary are Part I's (companion.ranking), imported here for the
+# chapters' convenience and documented there.
+__all__ = ["SEEDS", "SeedTrial", "over_seeds", "train_from", "fit_with_schedule", "LikelihoodTrace",
+           "likelihood_trace", "held_out_likelihood"]
 
 #: The seeds of every multi-seed trial in Part II (at least 5, as the book's rules ask).
 SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
