@@ -196,6 +196,7 @@ def _run(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> tuple[li
     import tensorflow as tf
 
     from companion.diagnose._doctor import LossDoctor
+    from companion.ranking._lists import n_valid
 
     run = make_ranking_run(scenario.spec, scenario.seed)
     X_s, y_s = run.doctor_sample()
@@ -208,7 +209,7 @@ def _run(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> tuple[li
         train, val = {"features": run.X_train}, ({"features": run.X_val}, run.y_val)
         sample = ({"features": X_s}, y_s)
     elif scenario.form == "ragged":
-        lengths = (y_s >= 0).sum(axis=1)
+        lengths = n_valid(y_s)
         sample = (tf.RaggedTensor.from_tensor(X_s, lengths=lengths), tf.RaggedTensor.from_tensor(y_s, lengths=lengths))
     if scenario.form == "dataset":
         dataset = tf.data.Dataset.from_tensor_slices((run.X_train, run.y_train)).batch(run.batch_size)

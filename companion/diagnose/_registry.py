@@ -213,7 +213,9 @@ class FittedRBM:
 
 
 def _single_item_start(obs: Start) -> Evidence:
-    counts = (obs.y >= 0).sum(axis=1)
+    from companion.ranking._lists import n_valid
+
+    counts = n_valid(obs.y)
     if obs.y.shape[1] == 1 or (counts < 2).all():
         return {"list_size": int(obs.y.shape[1]), "lists_with_2_valid_items": int((counts >= 2).sum()),
                 "y_shape": tuple(obs.y.shape)}

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 import warnings
 
 from companion.diagnose._findings import DiagnosisWarning, Finding
+from companion.ranking._lists import valid_mask
 
 __all__ = [
     "run_detectors",
@@ -345,7 +346,7 @@ def _as_rows(
             raise ValueError("grouped lists (3-D X) carry their grouping; pass qid only with rows (2-D X).")
         if labels.shape != A.shape[:2]:
             raise ValueError(f"y must have shape (n_lists, list_size) = {A.shape[:2]}; got {labels.shape}.")
-        valid = labels >= 0
+        valid = valid_mask(labels)
         q: NDArray[Any] = np.broadcast_to(np.arange(A.shape[0])[:, None], labels.shape)[valid]
         A, labels = A[valid], labels[valid]
     else:
