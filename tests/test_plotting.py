@@ -13,7 +13,15 @@ matplotlib.use("Agg")  # this test process only; notebook kernels keep their own
 import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from companion.plotting import COLORS, filter_grid, new_figure, plot_curves, plot_histograms  # noqa: E402
+from companion.plotting import (  # noqa: E402
+    COLORS,
+    COLUMN_WIDTH,
+    DPI,
+    filter_grid,
+    new_figure,
+    plot_curves,
+    plot_histograms,
+)
 
 
 @pytest.fixture
@@ -29,11 +37,19 @@ def _same_colour(a: Any, b: str) -> bool:
 
 def test_new_figure_sizes() -> None:
     fig, ax = new_figure()
-    assert tuple(fig.get_size_inches()) == (6.4, 3.6) and hasattr(ax, "plot")
+    assert tuple(fig.get_size_inches()) == (COLUMN_WIDTH, 3.4) and hasattr(ax, "plot")
+    assert fig.dpi == DPI == 150
     plt.close(fig)
+    fig, ax = new_figure(width=4.0)
+    assert tuple(fig.get_size_inches()) == (4.0, 3.4)
+    plt.close(fig)
+    # Never wider than the column: three panels wrap onto two rows of at most two.
     fig, axes = new_figure(3, width=4.0, height=2.0)
-    assert len(axes) == 3 and tuple(fig.get_size_inches()) == (12.0, 2.0)
+    assert len(axes) == 3 and tuple(fig.get_size_inches()) == (COLUMN_WIDTH, 4.0)
+    assert len(fig.axes) == 3
     plt.close(fig)
+    with pytest.raises(ValueError, match="ncols"):
+        new_figure(0)
 
 
 def test_plot_curves_colours_roles_and_draws_reference_lines(ax: Any) -> None:
