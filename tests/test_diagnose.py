@@ -248,8 +248,8 @@ def test_diagnose_rbm_requires_a_fitted_model() -> None:
 # --- LossDoctor ---------------------------------------------------------------
 
 
-def run_with_doctor(case_name: str, seed: int = 0, **kwargs) -> LossDoctor:  # type: ignore[no-untyped-def]
-    seed_everything(seed)
+def run_with_doctor(case_name: str, seed: int | None = None, **kwargs) -> LossDoctor:  # type: ignore[no-untyped-def]
+    seed_everything(seed or 0)
     case = ranking_case(case_name, seed)
     doctor = LossDoctor(*case.doctor_sample(), validation=(case.X_val, case.y_val), **kwargs)
     case.run([doctor])

@@ -147,16 +147,17 @@ def make_ranking_run(spec: Mapping[str, Any], seed: int = 0) -> RankingCase:
                        batch_size=int(spec.get("batch_size", 16)), sample=sample)
 
 
-def ranking_case(name: str, seed: int = 0) -> RankingCase:
+def ranking_case(name: str, seed: Optional[int] = None) -> RankingCase:
     """Rebuild one of the registry's ranking runs (see :data:`RANKING_CASES`).
 
     Parameters
     ----------
     name : str
         A key of :data:`RANKING_CASES`.
-    seed : int, default=0
-        Seed of the data; the model's initialisation follows TensorFlow's
-        global seed (:func:`companion.seed_everything`).
+    seed : int, optional
+        Seed of the data (default: the seed of the chapter that runs it); the
+        model's initialisation follows TensorFlow's global seed
+        (:func:`companion.seed_everything`).
 
     Returns
     -------
@@ -169,7 +170,8 @@ def ranking_case(name: str, seed: int = 0) -> RankingCase:
     """
     if name not in RANKING_CASES:
         raise ValueError(f"unknown ranking case {name!r}; known: {', '.join(RANKING_CASES)}.")
-    return make_ranking_run(_case(name).spec, seed)
+    spec = _case(name)
+    return make_ranking_run(spec.spec, spec.seed if seed is None else seed)
 
 
 def fit_rbm(spec: Mapping[str, Any], seed: int = 0) -> tuple[Any, NDArray[Any]]:
@@ -225,15 +227,16 @@ def fit_rbm(spec: Mapping[str, Any], seed: int = 0) -> tuple[Any, NDArray[Any]]:
     return model, X
 
 
-def rbm_case(name: str, seed: int = 0) -> tuple[Any, NDArray[Any]]:
+def rbm_case(name: str, seed: Optional[int] = None) -> tuple[Any, NDArray[Any]]:
     """Fit one of the registry's RBMs (see :data:`RBM_CASES`); return it and its training data.
 
     Parameters
     ----------
     name : str
         A key of :data:`RBM_CASES`.
-    seed : int, default=0
-        ``random_state`` of the RBM (and of the held-out split).
+    seed : int, optional
+        ``random_state`` of the RBM (and of the held-out split); default: the
+        seed of the chapter that runs it.
 
     Returns
     -------
@@ -248,10 +251,11 @@ def rbm_case(name: str, seed: int = 0) -> tuple[Any, NDArray[Any]]:
     """
     if name not in RBM_CASES:
         raise ValueError(f"unknown RBM case {name!r}; known: {', '.join(RBM_CASES)}.")
-    return fit_rbm(_case(name).spec, seed)
+    spec = _case(name)
+    return fit_rbm(spec.spec, spec.seed if seed is None else seed)
 
 
-def data_case(name: str, seed: int = 0) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+def data_case(name: str, seed: Optional[int] = None) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Rows ``(X, y, qid)`` of one of the registry's data cases (see :data:`DATA_CASES`).
 
     Spec keys: ``data`` (keyword arguments of
@@ -267,7 +271,8 @@ def data_case(name: str, seed: int = 0) -> tuple[NDArray[Any], NDArray[Any], NDA
 
     if name not in DATA_CASES:
         raise ValueError(f"unknown data case {name!r}; known: {', '.join(DATA_CASES)}.")
-    spec = _case(name).spec
-    data = make_ranking_data(**{**dict(spec.get("data", {})), "random_state": seed})
+    found = _case(name)
+    spec = found.spec
+    data = make_ranking_data(**{**dict(spec.get("data", {})), "random_state": found.seed if seed is None else seed})
     qid = np.arange(len(data.y)) if spec.get("qid") == "row" else data.qid
     return data.X, data.y, qid

@@ -40,6 +40,9 @@ class Scenario:
         tensors).
     seed : int
         Seed of the data and the model.
+    model_seed : int, optional
+        Seed of the model's initialisation (:func:`companion.seed_everything`),
+        if not `seed`: the book's chapters seed their models with 0.
     batch : int
         1: written before the doctor was first run on them; 2: written after
         the one change that first run led to (see :func:`holdout_scenarios`).
@@ -52,6 +55,7 @@ class Scenario:
     form: str = "arrays"
     seed: int = 0
     batch: int = 1
+    model_seed: Optional[int] = None
 
 
 def holdout_scenarios() -> list[Scenario]:
@@ -127,15 +131,17 @@ def holdout_scenarios() -> list[Scenario]:
 
 
 def book_cases(seeds: int = 5) -> list[Scenario]:
-    """The registry's ranking and RBM cases as scenarios: failures at seed 0, healthy twins at `seeds` seeds."""
+    """The registry's ranking and RBM cases as scenarios: failures at their chapter's seed, healthy twins at `seeds` seeds."""
     from companion.diagnose._registry import case as _case
     from companion.diagnose._registry import cases_of
 
     out = []
     for family in ("ranking", "rbm"):
         for name, expected in cases_of(family).items():
-            for seed in range(seeds if expected is None else 1):
-                out.append(Scenario(name, family, expected, _case(name).spec, seed=seed))
+            found = _case(name)
+            for seed in (range(seeds) if expected is None else [found.seed]):
+                out.append(Scenario(name, family, expected, found.spec, seed=seed,
+                                    model_seed=0 if expected is not None else None))
     return out
 
 
@@ -189,7 +195,7 @@ def _run(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> tuple[li
     from companion.diagnose._cases import fit_rbm, make_ranking_run
     from companion.diagnose._static import diagnose_rbm
 
-    seed_everything(scenario.seed)
+    seed_everything(scenario.seed if scenario.model_seed is None else scenario.model_seed)
     if scenario.family == "rbm":
         model, X = fit_rbm(scenario.spec, scenario.seed)
         return [f.cause for f in diagnose_rbm(model, X)], X

@@ -75,12 +75,15 @@ class Case:
         The settings the builder reads (see :mod:`companion.diagnose._cases`).
     chapter : str
         The chapter whose run this is (``""``: made for the doctor).
+    seed : int
+        The seed the chapter uses (the builders' default).
     """
 
     name: str
     family: str
     spec: Mapping[str, Any] = field(default_factory=dict)
     chapter: str = ""
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -444,6 +447,8 @@ LEAK_CHANCE = Threshold(1e-6, "ranking/zero_loss: the chance that an unrelated f
 # --- The cases -------------------------------------------------------------------------
 
 _TFR, _EXACT = "tensorflow-ranking", "exact"
+# Part I's uniform-scores chapter: document features in the hundreds, three query features.
+_UNIFORM_DATA = {"feature_scales": [100.0] * 6, "query_features": 3}
 
 HEALTHY_RANKING = Case("healthy", "ranking", {"standardise": True}, "ranking/zero_loss")
 NOISE_FREE_EXACT = Case("noise-free labels, exact loss, rate 0.3", "ranking",
@@ -464,7 +469,8 @@ _FAILURES = (
         "ranking/zero_loss", True,
         detectors={"start": _single_item_start, "epoch": _single_item_epoch},
         static="diagnose_ranking_data",
-        failing=(Case("one row per document", "ranking", {"rows": True, "batch_size": 32}, "ranking/zero_loss"),
+        failing=(Case("one row per document", "ranking", {"rows": True, "standardise": False, "batch_size": 32},
+                      "ranking/zero_loss"),
                  Case("one row per document (rows)", "data", {"data": {"n_queries": 60, "list_size": 8},
                                                               "qid": "row"})),
         healthy=(HEALTHY_RANKING, HEALTHY_DATA),
@@ -480,11 +486,11 @@ _FAILURES = (
         static="diagnose_inputs",
         failing=(
             Case("raw features, tensorflow-ranking loss", "ranking",
-                 {"data": {"feature_scales": [2000, 500, 50, 1000, 5, 300]}, "standardise": False},
-                 "ranking/unscaled_features"),
+                 {"data": {"list_size": (5, 15), "feature_scales": [2000, 500, 50, 1000, 5, 300]}, "pad": 15,
+                  "standardise": False}, "ranking/unscaled_features", seed=3),
             Case("sigmoid head, raw features", "ranking",
-                 {"data": {"feature_scales": [100.0] * 6}, "standardise": False, "output_activation": "sigmoid"},
-                 "ranking/uniform_scores"),
+                 {"data": _UNIFORM_DATA, "columns": [0, 1, 2, 3, 4, 5], "standardise": False,
+                  "output_activation": "sigmoid"}, "ranking/uniform_scores", seed=2),
             Case("raw digits, BernoulliRBM", "rbm", {"dataset": "digits", "scaling": None, "sklearn": True},
                  "rbm/unscaled_data"),
             Case("raw wine, Gaussian units", "rbm", {"dataset": "wine", "scaling": None, "visible": "gaussian"},
@@ -530,7 +536,7 @@ _FAILURES = (
         failing=(
             Case("leaked feature", "ranking",
                  {"data": {"labels": "order", "leak": True}, "hidden": (), "rate": 0.1, "epochs": 20,
-                  "loss": _EXACT}, "ranking/zero_loss"),
+                  "loss": _EXACT}, "ranking/zero_loss", seed=1),
             Case("leaked feature column", "data", {"data": {"n_queries": 60, "list_size": 8, "labels": "order",
                                                             "leak": True}}),
         ),
@@ -544,8 +550,8 @@ _FAILURES = (
         thresholds=(UNIFORM_TOLERANCE, SPREAD_TOLERANCE),
         detectors={"epoch": _uniform},
         unless=("unscaled-data", "single-item-lists"),
-        failing=(Case("query features only", "ranking", {"data": {"query_features": 3}, "columns": [6, 7, 8]},
-                      "ranking/uniform_scores"),),
+        failing=(Case("query features only", "ranking", {"data": _UNIFORM_DATA, "columns": [6, 7, 8],
+                                                         "standardise": False}, "ranking/uniform_scores", seed=2),),
         healthy=(HEALTHY_RANKING,),
     ),
     Failure(
