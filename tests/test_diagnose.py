@@ -328,6 +328,7 @@ def test_doctor_takes_a_dataset_a_dict_and_ragged_lists() -> None:
     assert from_dataset.y_sample.shape == (64, 10) and np.array_equal(from_dataset.y_sample, y[:64])
     unbatched = LossDoctor(tf.data.Dataset.from_tensor_slices((X, y)))
     assert np.array_equal(unbatched.y_sample, y[:64])
+    assert LossDoctor((X[:8], y[:8])).y_sample.shape == (8, 10)  # one (X, y) pair
     as_dict = LossDoctor({"features": X[:8]}, y[:8])
     assert set(as_dict.X_sample) == {"features"}
     lengths = np.array([3, 5, 10, 2])

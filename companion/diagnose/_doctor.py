@@ -117,6 +117,8 @@ def lists_sample(*data: Any, n_lists: int = SAMPLE_LISTS) -> tuple[Any, NDArray[
         lists, becomes a padded array; a dict stays a dict) and the labels as
         ``(n_lists, list_size)`` float32, padding marked ``-1``.
     """
+    if len(data) == 1 and isinstance(data[0], tuple) and len(data[0]) == 2:
+        data = data[0]  # one (X, y) pair, as validation_data is given to fit
     if len(data) == 1:
         X, y = _from_dataset(data[0], n_lists)
     elif len(data) == 2:
