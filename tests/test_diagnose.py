@@ -403,6 +403,10 @@ def test_doctor_finds_divergence_and_score_gaps_near_the_limit() -> None:
     assert exact.findings == []  # exact at any gap: not a finding
     exact.on_epoch_end(1, {"loss": float("nan")})
     assert [f.cause for f in exact.findings] == ["score-overflow"]  # a non-finite loss is, with any loss
+    # NaN weights: scores NaN, and the exact loss logs 0.0. That is the overflow, not lists of one item.
+    nan_scores = _attach(LossDoctor(X, y, loss=ListMLELoss(), check_data=False), _fixed_scorer(float("nan")))
+    nan_scores.on_epoch_end(0, {"loss": 0.0})
+    assert [f.cause for f in nan_scores.findings] == ["score-overflow"]
 
 
 def test_doctor_flags_a_per_document_prediction_shape() -> None:

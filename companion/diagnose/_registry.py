@@ -230,8 +230,9 @@ def _single_item_start(obs: Start) -> Evidence:
 def _single_item_epoch(obs: Epoch) -> Evidence:
     # ListMLE is exactly 0 for lists of one item. A logged 0.0 while the sample's
     # scores are not separated means fit() got other lists than the sample: one
-    # row per document, labels of shape (batch, 1).
-    if obs.loss == 0.0 and not (obs.floor == 0.0 and float(np.median(obs.gaps)) >= SEPARATION_GAP):
+    # row per document, labels of shape (batch, 1). (Not after an overflow: non-finite
+    # scores can make a loss 0.0 too.)
+    if obs.loss == 0.0 and np.isfinite(obs.scores).all() and not (obs.floor == 0.0 and float(np.median(obs.gaps)) >= SEPARATION_GAP):
         return {"epoch": obs.epoch, "logged_loss": 0.0, "sample_median_gap": float(np.median(obs.gaps)),
                 "note": "the sample is fine: check the labels passed to fit"}
     return None
@@ -469,6 +470,7 @@ _FAILURES = (
         "ranking/zero_loss", True,
         detectors={"start": _single_item_start, "epoch": _single_item_epoch},
         static="diagnose_ranking_data",
+        unless=("score-overflow",),
         failing=(Case("one row per document", "ranking", {"rows": True, "standardise": False, "batch_size": 32},
                       "ranking/zero_loss"),
                  Case("one row per document (rows)", "data", {"data": {"n_queries": 60, "list_size": 8},
