@@ -36,7 +36,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np  # noqa: E402
 
-N_LISTS, LIST_SIZE, ROUNDS, REPEATS = 1024, 200, 5, 15
+N_LISTS, LIST_SIZE, ROUNDS, REPEATS = 1024, 200, 10, 10
 
 
 def batch() -> tuple[np.ndarray, np.ndarray]:
