@@ -43,6 +43,7 @@ help:
 	@echo "make test     unit tests, strict nbval over every notebook (again under other BLAS"
 	@echo "              kernels and thread counts), type check, book build"
 	@echo "make test-browser  build the book and check every page in headless Chromium"
+	@echo "make test-modern   companion on Python 3.13, NumPy 2, Keras 3 (TensorFlow and JAX) in .venv-modern"
 	@echo "make execute  re-run every notebook in place (authors: refresh stored outputs)"
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make bench    run the benchmark scripts in bench/"

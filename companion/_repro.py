@@ -39,10 +39,13 @@ def seed_everything(seed: int = 0, *, tensorflow: bool = True) -> None:
         The seed for :mod:`random`, NumPy's global generator and TensorFlow's
         global generator. A non-negative integer below ``2**32``.
     tensorflow : bool, default=True
-        Also seed TensorFlow, enable op determinism
+        Also seed the deep-learning backend. On tf.keras 2 and on Keras 3 with
+        the TensorFlow backend: seed TensorFlow, enable op determinism
         (:func:`tf.config.experimental.enable_op_determinism`) and silence its
         logging. Pass ``False`` in code that never uses TensorFlow, so that it
-        is not imported (the RBM chapters).
+        is not imported (the RBM chapters). On Keras 3 with another backend
+        (JAX), :func:`keras.utils.set_random_seed` seeds it and TensorFlow is
+        not imported.
 
     Raises
     ------
@@ -88,6 +91,13 @@ def seed_everything(seed: int = 0, *, tensorflow: bool = True) -> None:
             )
         for key, value in _TF_ENV.items():
             os.environ.setdefault(key, value)
+        from companion import _keras
+
+        if _keras.keras_major() >= 3 and _keras.backend() != "tensorflow":
+            # Keras 3 on JAX (or PyTorch): Keras seeds Python, NumPy and its backend,
+            # and TensorFlow need not be installed at all.
+            _keras.keras().utils.set_random_seed(seed)
+            return
         import tensorflow as tf
 
         _tf_configured = True

@@ -247,3 +247,14 @@ def test_ragged_lists_as_tensorflow_ranking() -> None:
     assert np.isfinite(float(ListMLELoss()(labels, scores, sample_weight=weights)))
     with pytest.raises(ValueError, match="ragged y_true with ragged y_pred"):
         ListMLELoss()(labels, scores.to_tensor(0.0))
+
+
+def test_non_finite_scores_give_nan_not_zero() -> None:
+    # A diverged model's NaN scores must not log a loss of 0.0 (the zero-loss symptom).
+    loss = ListMLELoss()
+    labels = np.array([[2.0, 1.0, 0.0], [1.0, 0.0, -1.0]], np.float32)
+    scores = np.array([[np.nan] * 3, [0.5, 0.1, np.nan]], np.float32)  # NaN only on padding in list 2
+    per_list = np.asarray(listmle_per_list(labels, scores))
+    assert np.isnan(per_list[0]) and np.isfinite(per_list[1])
+    assert np.isnan(float(loss(labels[:1], scores[:1])))
+    assert np.isnan(float(loss(np.array([[1.0, 0.0]], np.float32), np.array([[np.inf, 0.0]], np.float32))))

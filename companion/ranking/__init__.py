@@ -1,10 +1,11 @@
 """Part I of the book: ListMLE failures, their diagnosis and their fixes.
 
-NumPy-only helpers import at once. Four names load TensorFlow the first time
+NumPy-only helpers import at once. Five names load Keras the first time
 they are used: :class:`ListMLELoss` and :func:`listmle_per_list` (the exact
-loss), :func:`make_scorer` and :func:`dead_units` (Keras helpers). They are
+loss), :func:`make_scorer` and :func:`dead_units` (Keras helpers), and
+:func:`listmle_gap_sweep` (companion and keras-rs side by side). They are
 listed by ``dir()`` and ``help()`` like the others (``help()`` therefore
-imports TensorFlow).
+imports Keras).
 
 Every function that takes labels and scores takes the labels first, as Keras
 losses take ``(y_true, y_pred)``.
@@ -51,7 +52,7 @@ from companion.ranking._trials import (
 )
 
 if TYPE_CHECKING:
-    from companion.ranking._keras import dead_units, make_scorer
+    from companion.ranking._keras import dead_units, listmle_gap_sweep, make_scorer
     from companion.ranking._loss import ListMLELoss, listmle_per_list
 
 # Names whose modules import TensorFlow: loaded on first use.
@@ -60,6 +61,7 @@ _LAZY = {
     "listmle_per_list": "_loss",
     "make_scorer": "_keras",
     "dead_units": "_keras",
+    "listmle_gap_sweep": "_keras",
 }
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "listmle_per_list",
     "make_scorer",
     "dead_units",
+    "listmle_gap_sweep",
     "mean_ndcg",
     "score_spread",
     "single_feature_ndcg",

@@ -242,7 +242,8 @@ def listmle_per_list(labels: Any, logits: Any, seed: Any = None) -> Any:
     Returns
     -------
     tensor of shape (n_lists,)
-        The loss of each list; 0 for lists with fewer than two valid items.
+        The loss of each list; 0 for lists with fewer than two valid items;
+        NaN for a list with a NaN or infinite valid score.
     """
     o = _keras.ops()
     labels = o.cast(o.convert_to_tensor(labels), "float32")
@@ -286,4 +287,10 @@ def listmle_per_list(labels: Any, logits: Any, seed: Any = None) -> Any:
     gaps = o.where(n_valid[:, None] >= 2, highest - lowest, o.zeros_like(highest))
     terms = _keras.cond(o.all(gaps < _FAST_GAP), shifted_sums, log_sum_exp_sums)
     per_list = o.sum(terms, axis=1)
-    return o.where(n_valid >= 2, per_list, o.zeros_like(per_list))
+    per_list = o.where(n_valid >= 2, per_list, o.zeros_like(per_list))
+    # A list with a NaN or infinite valid score has no loss: say so with NaN, as
+    # tensorflow-ranking does, rather than a finite value (a diverged model whose
+    # loss logged 0.0 would read as the zero-loss failure).
+    nonfinite = o.where(o.isfinite(logits), o.zeros_like(logits), o.ones_like(logits))
+    broken = o.sum(o.where(mask, nonfinite, o.zeros_like(nonfinite)), axis=1) > 0
+    return o.where(broken, o.full_like(per_list, float("nan")), per_list)
