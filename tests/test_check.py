@@ -33,9 +33,10 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def check(*args: str) -> tuple[int, str]:
+    """Exit status and report; the report's wrapped lines are joined, so tests match whole findings."""
     out = io.StringIO()
     status = main(list(args), out=out)
-    return status, out.getvalue()
+    return status, out.getvalue().replace("\n     ", " ")
 
 
 @pytest.fixture

@@ -39,6 +39,17 @@ def test_no_error_or_warning_outputs(nb_path: Path) -> None:
             )
 
 
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_object_reprs(nb_path: Path) -> None:
+    # "<matplotlib.legend.Legend at 0x7f...>": a cell that ended with a call whose value
+    # nobody meant to show. nbval masks the address, so only this test sees it.
+    nb = nbformat.read(nb_path, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
+            assert " at 0x" not in text, f"{nb_path.name}: a stored object repr: {text[:120]!r}"
+
+
 def png_width(data: str) -> int:
     """Pixel width of a base64 PNG, from its IHDR header."""
     raw = base64.b64decode(data[:64])
