@@ -29,7 +29,9 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-PYTEST_UNIT  := $(BIN)/python -m pytest tests companion --doctest-modules
+# Tests and notebooks spread over every core; all cells of a notebook stay on one worker.
+PARALLEL     := -n auto --dist loadfile
+PYTEST_UNIT  := $(BIN)/python -m pytest $(PARALLEL) tests companion --doctest-modules
 NBVAL_FLAGS  := --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg
 BUILD_BOOK   := $(BIN)/jupyter-book build . -W --keep-going
 # The notebooks whose figures go through NumPy/SciPy/scikit-learn linear algebra
