@@ -82,13 +82,6 @@ def seed_everything(seed: int = 0, *, tensorflow: bool = True) -> None:
 
     if tensorflow:
         global _tf_configured
-        if not _tf_configured and "tensorflow" in sys.modules:
-            warnings.warn(
-                "TensorFlow was imported before seed_everything(); its log level and "
-                "oneDNN setting are already fixed. Call seed_everything() first.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
         for key, value in _TF_ENV.items():
             os.environ.setdefault(key, value)
         from companion import _keras
@@ -98,6 +91,13 @@ def seed_everything(seed: int = 0, *, tensorflow: bool = True) -> None:
             # and TensorFlow need not be installed at all.
             _keras.keras().utils.set_random_seed(seed)
             return
+        if not _tf_configured and "tensorflow" in sys.modules:
+            warnings.warn(
+                "TensorFlow was imported before seed_everything(); its log level and "
+                "oneDNN setting are already fixed. Call seed_everything() first.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         import tensorflow as tf
 
         _tf_configured = True
