@@ -82,6 +82,8 @@ def seed_everything(seed: int = 0, *, tensorflow: bool = True) -> None:
 
     if tensorflow:
         global _tf_configured
+        # Before anything here imports Keras (which, on the TensorFlow backend, imports TensorFlow).
+        imported_before = "tensorflow" in sys.modules
         for key, value in _TF_ENV.items():
             os.environ.setdefault(key, value)
         from companion import _keras
@@ -91,7 +93,7 @@ def seed_everything(seed: int = 0, *, tensorflow: bool = True) -> None:
             # and TensorFlow need not be installed at all.
             _keras.keras().utils.set_random_seed(seed)
             return
-        if not _tf_configured and "tensorflow" in sys.modules:
+        if not _tf_configured and imported_before:
             warnings.warn(
                 "TensorFlow was imported before seed_everything(); its log level and "
                 "oneDNN setting are already fixed. Call seed_everything() first.",
