@@ -420,7 +420,9 @@ def _rate_low(obs: FittedRBM) -> Evidence:
 
 #: Free-energy gap (held-out minus training, nats) above which an RBM memorises.
 OVERFIT_GAP = Threshold(3.0, "rbm/monitoring: healthy digits runs stay within about +-1 nat; an RBM memorising "
-                             "50 digits passes 3 and keeps rising")
+                             "50 digits passes 3 and keeps rising. In the chapter's 200-digit run the gap "
+                             "passes 3 while the held-out likelihood still improves: an early warning, not "
+                             "the stopping point")
 
 
 def _overfitting(obs: FittedRBM) -> Evidence:
@@ -609,7 +611,9 @@ _FAILURES = (
     ),
     Failure(
         "overfitting",
-        "Stop earlier, use more data, or add weight decay; watch the free-energy gap on held-out rows.",
+        "Stop at the peak of the held-out log-likelihood (companion.rbm.ais_log_likelihood), use more "
+        "data, or add weight decay. The free-energy gap warns early, but it grows before the peak and "
+        "does not say when to stop.",
         "rbm/monitoring", False,
         thresholds=(OVERFIT_GAP,),
         detectors={"rbm": _overfitting},
