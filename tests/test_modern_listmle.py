@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
+from list_strategies import tie_free_lists
 
 from companion import _keras
 from companion.ranking import ListMLELoss, epsilon_listmle, listmle_per_list, loss_floor, plackett_luce_nll
@@ -90,25 +90,8 @@ def test_gradient_of_a_correctly_ranked_pair_is_finite_and_pulls_it_apart(gap: f
     assert grad[0, 0] == pytest.approx(-grad[0, 1])
 
 
-@st.composite
-def tie_free_lists(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
-    n_lists = draw(st.integers(1, 3))
-    size = draw(st.integers(2, 8))
-    labels = np.full((n_lists, size), -1.0)
-    for row in labels:
-        n_valid = draw(st.integers(0, size))
-        slots = draw(st.permutations(range(size)))[:n_valid]
-        row[list(slots)] = draw(st.permutations(range(n_valid))) if n_valid else []
-    scale = draw(st.sampled_from([1e-3, 1.0, 10.0, 100.0, 1e4]))
-    scores = np.array(draw(st.lists(st.floats(-1, 1), min_size=n_lists * size, max_size=n_lists * size)))
-    # Embed in one shape, (3, 8), with padding: JAX then compiles each op once, not per example.
-    full_labels, full_scores = np.full((3, 8), -1.0), np.zeros((3, 8), np.float32)
-    full_labels[:n_lists, :size] = labels
-    full_scores[:n_lists, :size] = (scores * scale / 2).reshape(n_lists, size)
-    return full_labels, full_scores
-
-
-@given(tie_free_lists())
+# One shape, (3, 8), with padding: JAX then compiles each op once, not per example.
+@given(tie_free_lists(max_lists=3, pad_to=(3, 8)))
 def test_random_lists_match_the_reference(batch: tuple[np.ndarray, np.ndarray]) -> None:
     labels, scores = batch
     got = per_list(labels, scores)

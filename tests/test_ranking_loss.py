@@ -12,7 +12,7 @@ import pytest
 tfr = pytest.importorskip("tensorflow_ranking")
 import tensorflow as tf  # noqa: E402
 from hypothesis import assume, given  # noqa: E402
-from hypothesis import strategies as st
+from list_strategies import tie_free_lists  # noqa: E402
 from scipy.special import gammaln  # noqa: E402
 
 from companion.ranking import ListMLELoss, listmle_per_list, plackett_luce_nll
@@ -20,21 +20,6 @@ from companion.ranking import ListMLELoss, listmle_per_list, plackett_luce_nll
 
 def per_list(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return listmle_per_list(tf.constant(labels, tf.float32), tf.constant(scores, tf.float32)).numpy()
-
-
-@st.composite
-def tie_free_lists(draw: st.DrawFn, max_gap: float = 1e4) -> tuple[np.ndarray, np.ndarray]:
-    """A batch of lists with distinct labels per list, padding, and scores up to max_gap apart."""
-    n_lists = draw(st.integers(1, 4))
-    size = draw(st.integers(2, 8))
-    labels = np.full((n_lists, size), -1.0)
-    for row in labels:
-        n_valid = draw(st.integers(0, size))
-        slots = draw(st.permutations(range(size)))[:n_valid]
-        row[list(slots)] = draw(st.permutations(range(n_valid))) if n_valid else []
-    scale = draw(st.sampled_from([1e-3, 1.0, 10.0, 100.0, max_gap]))
-    scores = np.array(draw(st.lists(st.floats(-1, 1), min_size=n_lists * size, max_size=n_lists * size)))
-    return labels, (scores * scale / 2).reshape(n_lists, size).astype(np.float32)
 
 
 @given(tie_free_lists())

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.preprocessing import StandardScaler
 
+from companion.diagnose._registry import Case
 from companion.diagnose._registry import case as _case
 from companion.diagnose._registry import cases_of
 
@@ -30,6 +31,13 @@ RANKING_CASES: dict[str, Optional[str]] = cases_of("ranking")
 RBM_CASES: dict[str, Optional[str]] = cases_of("rbm")
 #: Data cases (rows for :func:`diagnose_ranking_data`): name -> expected cause or None.
 DATA_CASES: dict[str, Optional[str]] = cases_of("data")
+
+
+def _known(name: str, known: Mapping[str, Optional[str]], kind: str) -> Case:
+    """The registry's case `name`, which must be one of `known` (the cases of one kind)."""
+    if name not in known:
+        raise ValueError(f"unknown {kind} case {name!r}; known: {', '.join(known)}.")
+    return _case(name)
 
 
 @dataclass
@@ -168,9 +176,7 @@ def ranking_case(name: str, seed: Optional[int] = None) -> RankingCase:
     ValueError
         For an unknown name.
     """
-    if name not in RANKING_CASES:
-        raise ValueError(f"unknown ranking case {name!r}; known: {', '.join(RANKING_CASES)}.")
-    spec = _case(name)
+    spec = _known(name, RANKING_CASES, "ranking")
     return make_ranking_run(spec.spec, spec.seed if seed is None else seed)
 
 
@@ -249,9 +255,7 @@ def rbm_case(name: str, seed: Optional[int] = None) -> tuple[Any, NDArray[Any]]:
     ValueError
         For an unknown name.
     """
-    if name not in RBM_CASES:
-        raise ValueError(f"unknown RBM case {name!r}; known: {', '.join(RBM_CASES)}.")
-    spec = _case(name)
+    spec = _known(name, RBM_CASES, "RBM")
     return fit_rbm(spec.spec, spec.seed if seed is None else seed)
 
 
@@ -269,9 +273,7 @@ def data_case(name: str, seed: Optional[int] = None) -> tuple[NDArray[Any], NDAr
     """
     from companion.ranking import make_ranking_data
 
-    if name not in DATA_CASES:
-        raise ValueError(f"unknown data case {name!r}; known: {', '.join(DATA_CASES)}.")
-    found = _case(name)
+    found = _known(name, DATA_CASES, "data")
     spec = found.spec
     data = make_ranking_data(**{**dict(spec.get("data", {})), "random_state": found.seed if seed is None else seed})
     qid = np.arange(len(data.y)) if spec.get("qid") == "row" else data.qid
