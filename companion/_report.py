@@ -82,6 +82,17 @@ def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> N
     values (strings, figures, tables) are glued as they are. Nothing is
     displayed in the notebook itself.
 
+    A matplotlib figure is glued and then closed, so the notebook does not
+    also draw it inline: the page shows it once, where a ``{glue:figure}``
+    directive places it, numbered, with its caption and alt text::
+
+        ```{glue:figure} fig-zero-loss-gap
+        :name: fig-zero-loss-gap
+        :alt: What the figure shows, in words.
+
+        The caption: the finding the figure shows.
+        ```
+
     Parameters
     ----------
     name : str
@@ -121,6 +132,18 @@ def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> N
     else:
         shown = value
     _glue(name, shown, display=False)
+    if _is_figure(value):
+        import matplotlib.pyplot as plt
+
+        plt.close(value)
+
+
+def _is_figure(value: Any) -> bool:
+    """Whether `value` is a matplotlib figure (without importing matplotlib)."""
+    return any(
+        cls.__module__ == "matplotlib.figure" and cls.__name__ == "Figure"
+        for cls in type(value).__mro__
+    )
 
 
 class Table:
