@@ -406,7 +406,7 @@ def broken_site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     _page(tmp_path, "image.html", "<img src='nothing.png'>")
     _page(tmp_path, "math.html", "<span class='math'>\\(x^2\\)</span>")
     _page(tmp_path, "wide.html", "<div class='cell_output' style='width:300px'>"
-                                 "<pre style='overflow:auto'>" + "x" * 400 + "</pre></div>")
+                                 "<pre style='overflow:hidden'>" + "x" * 400 + "</pre></div>")
     _page(tmp_path, "outside.html", "<script src='https://example.org/x.js'></script>")
     _page(tmp_path, "raw.html", "<p>The plateau is {glue:text}`plateau` here.</p>"
                                 "<p>| gap | exact | ours |\n| --- | --- | --- |\n| 1 | 2 | 3 |</p>")
