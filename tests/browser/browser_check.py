@@ -223,12 +223,22 @@ async () => {
   const article = document.querySelector('article') || document.body;
   // Raw markup: MyST that was never parsed, or a table left as |-text.
   const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
-  const raw = /\{(glue|glue:text|glue:figure|doc|ref|cite|cite:p|cite:t|numref|eq|math|func|class|mod|attr|meth|data|term|download)\}`|^\s*```\s*\{/;
+  const roles = '(glue|glue:text|glue:figure|doc|ref|cite|cite:p|cite:t|numref|eq|math|func|class|mod|attr|meth|data|term|download)';
+  const raw = new RegExp('\\{' + roles + '\\}`|^\\s*```\\s*\\{');
+  // In inline code a role may be shown on purpose ({glue:text}`name` in a how-to, or the
+  // name of a {glue:figure} directive); a role that ends the code while its argument and
+  // backticks follow it as text ("plateau``") was nested in code and never rendered.
+  const cutRole = new RegExp('\\{' + roles + '\\}$');
+  const nested = code => {
+    const after = code.nextSibling ? (code.nextSibling.textContent || '') : '';
+    return cutRole.test(code.textContent.trim()) && /^[^\s`]+`/.test(after);
+  };
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const parent = node.parentElement;
     if (!parent || parent.closest('pre, .highlight, script, style, .cell_input')) continue;
-    if (raw.test(node.textContent)) {
-      problems.push('raw markup: ' + node.textContent.trim().slice(0, 90));
+    const inCode = parent.closest('code');
+    if (inCode ? nested(inCode) : raw.test(node.textContent)) {
+      problems.push('raw markup: ' + (inCode ? inCode.textContent : node.textContent).trim().slice(0, 90));
     }
   }
   for (const p of article.querySelectorAll('p')) {
@@ -250,8 +260,9 @@ async () => {
                    (widest.textContent || '').trim().slice(0, 60) : ''));
   }
   // Code inputs, outputs and Tip boxes: lines fit at 1280 px; at 390 px a wider box scrolls.
+  // (Outputs have their own check above.)
   const kinds = [['code input', 'div.cell_input pre'], ['Tip or admonition code', 'div.admonition pre'],
-                 ['code', 'article div.highlight pre']];
+                 ['code', 'article div.highlight pre:not(.cell_output pre)']];
   const seen = new Set();
   for (const [kind, selector] of kinds) {
     for (const pre of article.querySelectorAll(selector)) {
@@ -409,6 +420,8 @@ def broken_site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
                                  "<pre style='overflow:hidden'>" + "x" * 400 + "</pre></div>")
     _page(tmp_path, "outside.html", "<script src='https://example.org/x.js'></script>")
     _page(tmp_path, "raw.html", "<p>The plateau is {glue:text}`plateau` here.</p>"
+                                "<p>It reads <code>loss: {glue:text}</code>plateau`` on every epoch.</p>"
+                                "<p>Glue it with <code>{glue:text}`name`</code> (a how-to, not a defect).</p>"
                                 "<p>| gap | exact | ours |\n| --- | --- | --- |\n| 1 | 2 | 3 |</p>")
     _page(tmp_path, "pagewide.html", "<div style='width:2000px'>a row of cards too wide for any screen</div>")
     _page(tmp_path, "widecode.html", "<div class='cell_input'><div class='highlight'><pre style='overflow-x:auto'>"
@@ -458,6 +471,7 @@ _PNG = bytes.fromhex(
     ("outside.html", "request to an outside host"),
     ("raw.html", "raw markup: The plateau is {glue:text}"),
     ("raw.html", "raw markup: a table shown as |-text"),
+    ("raw.html", "raw markup: loss: {glue:text}"),
     ("pagewide.html", "page wider than the screen"),
     ("tip.html", "Tip or admonition code wider than its box"),
     ("wrapped.html", "output wrapped a second time by the browser"),
@@ -488,6 +502,11 @@ def test_guard_passes_a_clean_page(browser: Any, broken_site: tuple[Path, str], 
     # Only the description is missing from the guard's minimal page.
     assert page_problems(browser, broken_site[1], "clean.html", viewport) == [
         "no meta description (at least 40 characters)"]
+
+
+def test_guard_lets_inline_code_show_a_role(browser: Any, broken_site: tuple[Path, str]) -> None:
+    problems = page_problems(browser, broken_site[1], "raw.html")
+    assert not any("{glue:text}`name`" in p for p in problems), problems
 
 
 def test_report_reads_one_line_per_problem() -> None:
