@@ -135,7 +135,7 @@ bench: $(STAMP)
 	  $(BIN)/python bench/bench_$$name.py --json bench/results/$$name.json || exit 1; done
 
 clean:
-	rm -rf _build .pytest_cache .mypy_cache .hypothesis .jupyter_cache .cache
+	rm -rf _build build dist .pytest_cache .mypy_cache .hypothesis .jupyter_cache .cache
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
@@ -207,7 +207,7 @@ for name in names:
     for public in getattr(module, "__all__", []):
         try:
             getattr(module, public)
-        except ImportError as error:  # the Keras parts: pip install "companion[keras3]" or "[tfr]"
+        except ImportError as error:  # the Keras parts: the [keras3] or [tfr] extra
             assert "Keras" in str(error), (name, public, error)
             needs_keras.append(public)
 assert "tensorflow" not in sys.modules, "importing companion loaded TensorFlow"
