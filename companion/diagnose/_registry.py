@@ -204,12 +204,17 @@ class FittedRBM:
         ``"bernoulli"`` or ``"gaussian"``.
     history : dict or None
         ``model.history_`` if it has one.
+    data_scale : dict or None
+        The evidence of :func:`diagnose_inputs` on `X` for `units` when it
+        finds the data unscaled, else ``None``. (The caller computes it, so
+        that the registry does not import the checks that read it.)
     """
 
     model: Any
     X: Optional[NDArray[Any]]
     units: str
     history: Optional[Mapping[str, Any]]
+    data_scale: Optional[Mapping[str, Any]] = None
 
 
 # --- Shapes and lists (Part I, zero loss) -------------------------------------------
@@ -359,12 +364,8 @@ VISIBLE_BIAS_ALARM = Threshold(10.0, "rbm/unscaled_data: on standardised data vi
 
 
 def _unscaled_rbm(obs: FittedRBM) -> Evidence:
-    from companion.diagnose._static import diagnose_inputs
-
-    if obs.X is not None:
-        found = diagnose_inputs(obs.X, units=obs.units)
-        if found:
-            return dict(found[0].evidence)
+    if obs.data_scale:
+        return dict(obs.data_scale)
     if obs.units == "bernoulli":
         max_weight = float(np.abs(np.asarray(obs.model.components_, dtype=np.float64)).max())
         return {"units": obs.units, "max_abs_weight": max_weight} if max_weight > WEIGHT_ALARM else None
