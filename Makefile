@@ -200,7 +200,7 @@ define CHECK_INSTALL
 import importlib, sys
 import numpy
 assert int(numpy.__version__.split(".")[0]) >= 2, "expected NumPy 2, got " + numpy.__version__
-names = ["companion", "companion.ranking", "companion.rbm", "companion.diagnose", "companion.plotting"]
+names = ["companion", "companion.ranking", "companion.rbm", "companion.diagnose", "companion.book", "companion.book.plotting"]
 needs_keras = []
 for name in names:
     module = importlib.import_module(name)

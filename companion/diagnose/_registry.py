@@ -5,8 +5,8 @@ Defined in :doc:`/book/doctor`. Every cause the doctor can name is one
 thresholds (each a :class:`Threshold` that says which chapter and measurement
 its number comes from), how to reproduce it (failing runs and healthy twins,
 seeded: :class:`Case`) and how to detect it (detector functions, one per
-phase). Everything else is derived from here: :data:`companion.diagnose.CAUSES`,
-the cases (:data:`companion.diagnose.RANKING_CASES`, ...), the loops of
+phase). Everything else is derived from here: :data:`companion.diagnose._findings.CAUSES`,
+the cases (:data:`companion.book.RANKING_CASES`, ...), the loops of
 :class:`companion.diagnose.LossDoctor` and :func:`companion.diagnose.diagnose_rbm`,
 and the tests, which run every case.
 
@@ -67,12 +67,12 @@ class Case:
         Unique name, such as ``"query features only"``.
     family : {"ranking", "rbm", "data"}
         ``"ranking"``: a Keras run watched by :class:`LossDoctor`
-        (:func:`companion.diagnose.ranking_case` builds it); ``"rbm"``: a
-        fitted RBM read by :func:`diagnose_rbm` (:func:`rbm_case`); ``"data"``:
+        (:func:`companion.book.ranking_case` builds it); ``"rbm"``: a
+        fitted RBM read by :func:`diagnose_rbm` (:func:`companion.book.rbm_case`); ``"data"``:
         learning-to-rank rows checked by :func:`diagnose_ranking_data`
-        (:func:`data_case`).
+        (:func:`companion.book.data_case`).
     spec : dict
-        The settings the builder reads (see :mod:`companion.diagnose._cases`).
+        The settings the builder reads (see :mod:`companion.book._cases`).
     chapter : str
         The chapter whose run this is (``""``: made for the doctor).
     seed : int
@@ -294,9 +294,9 @@ def _overflow(obs: Epoch) -> Evidence:
     if not np.isfinite(obs.loss) or not finite:
         return {"epoch": obs.epoch, "loss": obs.loss, "finite_scores": finite}
     if not obs.exact_loss and obs.gaps.max() >= OVERFLOW_WARN_GAP:
-        from companion.ranking import OVERFLOW_GAP
+        from companion.ranking import UNDERFLOW_GAP
 
-        return {"epoch": obs.epoch, "largest_gap": float(obs.gaps.max()), "limit": OVERFLOW_GAP}
+        return {"epoch": obs.epoch, "largest_gap": float(obs.gaps.max()), "limit": UNDERFLOW_GAP}
     return None
 
 

@@ -14,9 +14,7 @@ from typing import Any, Literal, NamedTuple, Optional, Sequence, Union, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from companion.ranking._trials import ROUND_TO_ZERO_GAP
-from companion.ranking._trials import UNDERFLOW_GAP as _UNDERFLOW_GAP
-
+from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 from companion.ranking._lists import n_valid as _n_valid
 from companion.ranking._lists import valid_mask, within_list_gaps
 
@@ -28,23 +26,9 @@ __all__ = [
     "check_lists",
     "make_ranking_data",
     "load_svmlight_ranking",
-    "ZERO_LOSS_GAP",
-    "OVERFLOW_GAP",
-    "UNDERFLOW_GAP",
     "PADDED_BYTES_LIMIT",
 ]
 
-#: From this score gap on, float32 rounds ``1 + exp(-gap)`` to 1 (``24 ln 2`` =
-#: 16.6355, derived and measured in :doc:`/book/ranking/zero_loss`), so
-#: tensorflow-ranking's ListMLE gives a correctly ranked pair a loss of exactly
-#: 0.0 and no gradient. (:class:`ListMLELoss` keeps the tiny value.)
-ZERO_LOSS_GAP: float = ROUND_TO_ZERO_GAP
-#: ``-ln(FLT_MIN)`` = 87.3365: below ``-87.34`` float32 ``exp`` leaves the normal
-#: range and flushes to 0, so past this gap tensorflow-ranking's
-#: ``log(sum(exp(s - max)))`` takes the log of 0 and returns -inf (NaN
-#: gradients). An underflow: the old name :data:`OVERFLOW_GAP` is kept as an alias.
-UNDERFLOW_GAP: float = _UNDERFLOW_GAP
-OVERFLOW_GAP: float = UNDERFLOW_GAP
 #: Default `max_bytes` of :func:`group_lists`: padded arrays larger than 1 GB
 #: are refused. Every list is padded to the longest query, so one query of
 #: 199,000 documents among 2,000 short ones already needs 4.8 GB; pass a
@@ -378,8 +362,8 @@ def check_lists(y_true: ArrayLike, y_pred: Optional[ArrayLike] = None) -> None:
     RankingDataWarning
         For lists with fewer than two valid items among others (they add 0 to
         the loss), lists whose valid labels are all equal (nothing to rank),
-        and scores whose within-list gap reaches :data:`ZERO_LOSS_GAP`
-        (tensorflow-ranking rounds the loss to 0) or :data:`OVERFLOW_GAP`
+        and scores whose within-list gap reaches :data:`ROUND_TO_ZERO_GAP`
+        (tensorflow-ranking rounds the loss to 0) or :data:`UNDERFLOW_GAP`
         (tensorflow-ranking's ListMLE returns -inf).
 
     Examples
@@ -445,17 +429,17 @@ def check_lists(y_true: ArrayLike, y_pred: Optional[ArrayLike] = None) -> None:
     if np.isnan(s).any():
         raise ValueError("y_pred contains NaN: the model has diverged (see the unscaled-features chapter).")
     gap = float(np.max(within_list_gaps(y, s)))
-    if gap >= OVERFLOW_GAP:
+    if gap >= UNDERFLOW_GAP:
         warnings.warn(
-            f"scores within a list differ by up to {gap:.3g}; at {OVERFLOW_GAP:g} or more "
+            f"scores within a list differ by up to {gap:.3g}; at {UNDERFLOW_GAP:g} or more "
             "tensorflow-ranking's ListMLE returns -inf and NaN gradients. Scale the features, or "
             "use companion.ranking.ListMLELoss, which is exact at any gap.",
             RankingDataWarning,
             stacklevel=2,
         )
-    elif gap >= ZERO_LOSS_GAP:
+    elif gap >= ROUND_TO_ZERO_GAP:
         warnings.warn(
-            f"scores within a list differ by up to {gap:.3g}; from about {ZERO_LOSS_GAP:g} "
+            f"scores within a list differ by up to {gap:.3g}; from about {ROUND_TO_ZERO_GAP:g} "
             "tensorflow-ranking's ListMLE rounds the loss of a correctly ranked pair to exactly 0, "
             "with no gradient.",
             RankingDataWarning,
