@@ -21,6 +21,7 @@ from companion.ranking._data import (
     check_lists,
     group_lists,
     load_svmlight_ranking,
+    load_svmlight_rankings,
     make_ranking_data,
 )
 from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
@@ -55,6 +56,7 @@ __all__ = [
     "check_lists",
     "make_ranking_data",
     "load_svmlight_ranking",
+    "load_svmlight_rankings",
     "RankingData",
     "RankingDataWarning",
     "ListIndex",
