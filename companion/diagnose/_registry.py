@@ -20,7 +20,8 @@ Detectors are plain functions of one observation that return the evidence
 A failure is not reported when a cause listed in its ``unless`` was found
 first (dead hidden units on unscaled data are put down to the data).
 
-This module imports neither TensorFlow nor the rest of the package at import time.
+This module imports no TensorFlow, and of the rest of the package only the
+float32 limits (:mod:`companion.ranking._limits`) at import time.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 from numpy.typing import NDArray
+
+from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 
 __all__ = ["Threshold", "Case", "Failure", "Start", "Epoch", "FittedRBM", "REGISTRY", "failures_of", "cases_of"]
 
@@ -44,9 +47,9 @@ class Threshold(float):
 
     Examples
     --------
-    >>> t = Threshold(17.0, "ranking/zero_loss: float32 rounds 1 + exp(-17) to 1")
+    >>> t = Threshold(60.0, "ranking/unscaled_features: warn well before the -inf at 87")
     >>> t + 1, t.source.split(":")[0]
-    (18.0, 'ranking/zero_loss')
+    (61.0, 'ranking/unscaled_features')
     """
 
     source: str
@@ -294,8 +297,6 @@ def _overflow(obs: Epoch) -> Evidence:
     if not np.isfinite(obs.loss) or not finite:
         return {"epoch": obs.epoch, "loss": obs.loss, "finite_scores": finite}
     if not obs.exact_loss and obs.gaps.max() >= OVERFLOW_WARN_GAP:
-        from companion.ranking import UNDERFLOW_GAP
-
         return {"epoch": obs.epoch, "largest_gap": float(obs.gaps.max()), "limit": UNDERFLOW_GAP}
     return None
 
@@ -303,8 +304,8 @@ def _overflow(obs: Epoch) -> Evidence:
 # --- Perfect separation (Part I, zero loss) ----------------------------------------
 
 #: Median within-list score gap above which a list is "perfectly separated".
-SEPARATION_GAP = Threshold(17.0, "ranking/zero_loss: float32 ListMLE gives a correctly ranked pair exactly 0 "
-                                 "from a gap of about 17 (24 ln 2)")
+SEPARATION_GAP = Threshold(ROUND_TO_ZERO_GAP, "ranking/zero_loss: float32 ListMLE gives a correctly ranked pair "
+                                               "exactly 0 from a gap of 24 ln 2 = 16.64 (ROUND_TO_ZERO_GAP)")
 #: "At the floor": within this fraction of the way from the floor to chance.
 FLOOR_FRACTION = Threshold(0.05, "doctor: set on the book's leaked-feature run, which ends below it; no "
                                  "healthy run of the doctor chapter reaches it")
