@@ -16,13 +16,16 @@ this package. The subpackages are
     The book's own harness (trials over seeds, grading, gluing figures into
     the prose, plotting). The library never imports it.
 
-TensorFlow is imported only by the parts that need it (the ListMLE loss), so
-``import companion`` and the RBM work without loading it.
+:func:`check_file` (``python -m companion check FILE``) checks a ranking file
+before any training. TensorFlow is imported only by the parts that need it
+(the ListMLE loss), so ``import companion`` and the RBM work without loading
+it.
 """
 
 from __future__ import annotations
 
+from companion._check import CheckReport, check_file
 from companion._repro import seed_everything
 
 __version__ = "0.1.0"
-__all__ = ["seed_everything", "__version__"]
+__all__ = ["seed_everything", "check_file", "CheckReport", "__version__"]
