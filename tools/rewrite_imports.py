@@ -6,7 +6,8 @@ Usage::
 
 Rewrites only import statements (the code that uses the names is unchanged),
 in notebooks' code cells (their stored outputs are kept: a pure import-path
-edit changes no output) and in Python files. Prints every file it changed and
+edit changes no output) and in Python files, and the dotted names of moved
+objects in notebooks' markdown cells (MyST roles, snippets in tips). Prints every file it changed and
 any imported name it does not know. Running it twice changes nothing.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -112,16 +114,38 @@ def rewrite(source: str, width: int) -> str:
     return "\n".join(lines)
 
 
+#: Dotted names in prose (markdown cells: MyST roles, snippets in tips) and their new spelling.
+PROSE = [
+    (re.compile(r"companion\.(ranking\._trials|rbm_trials|diagnose\._holdout|diagnose\._cases|_report)\."),
+     "companion.book."),
+    (re.compile(r"from companion\.(ranking\._trials|rbm_trials) import"), "from companion.book import"),
+    (re.compile(r"companion\.plotting\b"), "companion.book.plotting"),
+    (re.compile(r"companion\.(sig|glue|Table)\b"), r"companion.book.\1"),
+    (re.compile(r"companion\.(?:diagnose|ranking)\.(" + "|".join(sorted(_BOOK_DIAGNOSE | _BOOK_RANKING)) + r")\b"),
+     r"companion.book.\1"),
+    (re.compile(r"# pip install \"companion\[(\w+)\]\" +\(from this book's repository\), plus"),
+     r'# pip install "path/to/training-failures-book[\1]"\n# plus'),
+    (re.compile(r"pip install \"companion\[(\w+)\]\""), r'pip install "path/to/training-failures-book[\1]"'),
+]
+
+
+def rewrite_prose(text: str) -> str:
+    """`text` with the moved names spelled at their new homes."""
+    for pattern, new in PROSE:
+        text = pattern.sub(new, text)
+    return text
+
+
 def main(paths: list[str]) -> int:
     for path in map(Path, paths):
         if path.suffix == ".ipynb":
             nb = json.loads(path.read_text())
             changed = False
             for cell in nb["cells"]:
-                if cell["cell_type"] != "code":
+                if cell["cell_type"] not in ("code", "markdown"):
                     continue
                 old = "".join(cell["source"])
-                new = rewrite(old, 76)
+                new = rewrite(old, 76) if cell["cell_type"] == "code" else rewrite_prose(old)
                 if new != old:
                     cell["source"] = new.splitlines(keepends=True)
                     changed = True
