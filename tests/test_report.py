@@ -1,4 +1,4 @@
-"""companion.sig and companion.glue: the rounded figures a notebook prints and glues."""
+"""companion.book.sig and companion.book.glue: the rounded figures a notebook prints and glues."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from companion import glue, sig
+from companion.book import glue, sig
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_sig_zero_prints_without_a_sign_and_digits_count() -> None:
 
 @pytest.fixture
 def glued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, bool]]:
-    """Record what companion.glue hands to myst_nb.glue."""
+    """Record what companion.book.glue hands to myst_nb.glue."""
     import myst_nb
 
     calls: list[tuple[str, Any, bool]] = []
