@@ -1,4 +1,4 @@
-"""companion.plotting: the book's figures, drawn off-screen (Agg)."""
+"""companion.book.plotting: the book's figures, drawn off-screen (Agg)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ matplotlib.use("Agg")  # this test process only; notebook kernels keep their own
 import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from companion.plotting import (  # noqa: E402
+from companion.book.plotting import (  # noqa: E402
     COLORS,
     COLUMN_WIDTH,
     DPI,

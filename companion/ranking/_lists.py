@@ -52,9 +52,9 @@ def _scores(labels: ArrayLike, scores: ArrayLike) -> tuple[NDArray[np.bool_], ND
 def within_list_gaps(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float64]:
     """Largest minus smallest score among the real items of each list.
 
-    The gap decides ListMLE's float32 failures: from :data:`ZERO_LOSS_GAP`
+    The gap decides ListMLE's float32 failures: from :data:`ROUND_TO_ZERO_GAP`
     tensorflow-ranking rounds a correct pair's loss to 0, from
-    :data:`OVERFLOW_GAP` it returns -inf.
+    :data:`UNDERFLOW_GAP` it returns -inf.
 
     Parameters
     ----------

@@ -128,8 +128,8 @@ def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> N
         from myst_nb import glue as _glue
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "companion.glue hands figures to a Jupyter Book through MyST-NB, which is not "
-            "installed. Install it with `pip install myst-nb` (or companion[book])."
+            "companion.book.glue hands figures to a Jupyter Book through MyST-NB, which is not "
+            "installed. Install it with `pip install myst-nb` (or this repository's `[book]` extra)."
         ) from exc
 
     if fmt is not None:
