@@ -92,3 +92,16 @@ def test_glue_without_myst_nb_says_how_to_install_it(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # makes `import myst_nb` fail
     with pytest.raises(ImportError, match="pip install myst-nb"):
         glue("figure", 1.0)
+
+
+def test_table_marks_the_verdict_column_for_its_badge() -> None:
+    from companion.book._report import TEXT_WIDTH, VERDICTS, Table
+
+    table = Table([["scores vanish", "1 seed", "false", "0.0"], ["scale", "5 seeds", "Not measured", "1"]],
+                  ["Claim", "Tested under", "Verdict", "Evidence"])
+    html_text = table._repr_html_()
+    assert '<td class="verdict verdict-false"><span class="verdict-word">false</span></td>' in html_text
+    assert "<td>Not measured</td>" in html_text  # not a verdict word: no badge
+    assert "verdict" not in Table([["true"]], ["claim"])._repr_html_()  # no Verdict column
+    assert set(VERDICTS) == {"true", "false", "partly", "harmful", "useless", "unnecessary", "helps"}
+    assert TEXT_WIDTH == 76
