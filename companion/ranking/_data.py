@@ -85,11 +85,11 @@ class ListIndex:
 
     Examples
     --------
-    >>> X_l, y_l, index = group_lists([7, 7, 3, 7], [[1.0], [2.0], [3.0], [4.0]], [2, 0, 1, 1],
-    ...                               return_index=True)
+    >>> qid, X, y = [7, 7, 3, 7], [[1.0], [2.0], [3.0], [4.0]], [2, 0, 1, 1]
+    >>> X_l, y_l, index = group_lists(qid, X, y, return_index=True)
     >>> index.qids
     array([7, 3])
-    >>> index.ungroup(X_l[..., 0] * 10)   # one score per input row, in row order
+    >>> index.ungroup(X_l[..., 0] * 10)  # a score per input row, in order
     array([10., 20., 30., 40.])
     """
 
@@ -223,7 +223,8 @@ def group_lists(
 
     Examples
     --------
-    >>> X_l, y_l = group_lists([7, 7, 3, 7], [[1.0], [2.0], [3.0], [4.0]], [2, 0, 1, 1])
+    >>> qid, X, y = [7, 7, 3, 7], [[1.0], [2.0], [3.0], [4.0]], [2, 0, 1, 1]
+    >>> X_l, y_l = group_lists(qid, X, y)
     >>> y_l
     array([[ 2.,  0.,  1.],
            [ 1., -1., -1.]], dtype=float32)
@@ -683,10 +684,13 @@ def load_svmlight_rankings(
     --------
     >>> import tempfile, os
     >>> folder = tempfile.mkdtemp()
-    >>> train, test = os.path.join(folder, "train.txt"), os.path.join(folder, "test.txt")
+    >>> train = os.path.join(folder, "train.txt")
+    >>> test = os.path.join(folder, "test.txt")
     >>> _ = open(train, "w").write("1 qid:1 0:0.2 1:0.5\\n0 qid:1 0:0.1\\n")
-    >>> _ = open(test, "w").write("1 qid:2 1:0.7\\n")  # zero-based too, but no index 0 in it
-    >>> (_, X_train, _), (_, X_test, _) = load_svmlight_rankings([train, test])
+    >>> # zero-based too, but with no index 0 in it:
+    >>> _ = open(test, "w").write("1 qid:2 1:0.7\\n")
+    >>> loaded = load_svmlight_rankings([train, test])
+    >>> (_, X_train, _), (_, X_test, _) = loaded
     >>> X_test
     array([[0. , 0.7]])
     >>> import shutil; shutil.rmtree(folder)
