@@ -10,8 +10,9 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 ALL_NOTEBOOKS := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path '*/_build/*' | sort)
-# A notebook whose metadata says "companion_env": "modern" runs in .venv-modern
-# (Keras 3, NumPy 2: make test-modern); every other one in .venv (make test).
+# Which environment runs which notebook (README, "Which environment runs which
+# notebook"): "companion_env": "modern" in its metadata -> .venv-modern (make
+# test-modern); every other notebook -> .venv (make test).
 MODERN_NOTEBOOKS := $(shell grep -l '"companion_env": "modern"' $(ALL_NOTEBOOKS) /dev/null)
 NOTEBOOKS := $(filter-out $(MODERN_NOTEBOOKS),$(ALL_NOTEBOOKS))
 
@@ -135,7 +136,7 @@ bench: $(STAMP)
 	  $(BIN)/python bench/bench_$$name.py --json bench/results/$$name.json || exit 1; done
 
 clean:
-	rm -rf _build .pytest_cache .mypy_cache .hypothesis .jupyter_cache .cache
+	rm -rf _build build dist .pytest_cache .mypy_cache .hypothesis .jupyter_cache .cache
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
@@ -184,37 +185,17 @@ test-modern: $(MODERN_STAMP)
 	KERAS_BACKEND=tensorflow $(MODERN_PYTEST) $(NBVAL_FLAGS) $(MODERN_NOTEBOOKS)
 	$(MAKE) --no-print-directory test-install-modern
 
-# pip install of the package alone (no extras) into a fresh venv of the newest
-# Python: it must resolve NumPy 2 and import every public module without TensorFlow.
+# pip install of the package alone (no extras), by its distribution name, into a
+# fresh venv of the newest Python: it must resolve NumPy 2 and import every public
+# module without TensorFlow (tools/check_install.py).
 test-install-modern:
 	@if [ -z "$(MODERN_PYTHON)" ]; then echo "error: no CPython 3.13 or 3.12 found; pass MODERN_PYTHON=..."; exit 1; fi
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && mkdir "$$tmp/src" && \
 	  cp -r pyproject.toml README.md companion "$$tmp/src/" && { cp LICENSE* "$$tmp/src/" 2>/dev/null || true; } && \
 	  $(MODERN_PYTHON) -m venv "$$tmp/venv" && \
-	  echo "== pip install of companion alone into a fresh $$($(MODERN_PYTHON) --version) venv" && \
-	  { "$$tmp/venv/bin/python" -m pip install --quiet "$$tmp/src" 2>"$$tmp/pip.log" || { grep -v "is ignored" "$$tmp/pip.log"; exit 1; }; } && \
-	  "$$tmp/venv/bin/python" -c "$$CHECK_INSTALL"
-
-# What test-install-modern runs in the fresh venv.
-define CHECK_INSTALL
-import importlib, sys
-import numpy
-assert int(numpy.__version__.split(".")[0]) >= 2, "expected NumPy 2, got " + numpy.__version__
-names = ["companion", "companion.ranking", "companion.rbm", "companion.diagnose", "companion.plotting"]
-needs_keras = []
-for name in names:
-    module = importlib.import_module(name)
-    for public in getattr(module, "__all__", []):
-        try:
-            getattr(module, public)
-        except ImportError as error:  # the Keras parts: pip install "companion[keras3]" or "[tfr]"
-            assert "Keras" in str(error), (name, public, error)
-            needs_keras.append(public)
-assert "tensorflow" not in sys.modules, "importing companion loaded TensorFlow"
-print("imported", ", ".join(names), "and their public names with NumPy", numpy.__version__, "on Python",
-      sys.version.split()[0], "without TensorFlow; these need Keras:", ", ".join(sorted(set(needs_keras))))
-endef
-export CHECK_INSTALL
+	  echo "== pip install of training-failures-companion (import companion) alone into a fresh $$($(MODERN_PYTHON) --version) venv" && \
+	  { "$$tmp/venv/bin/python" -m pip install --quiet "training-failures-companion @ file://$$tmp/src" 2>"$$tmp/pip.log" || { grep -v "is ignored" "$$tmp/pip.log"; exit 1; }; } && \
+	  cd "$$tmp" && PYTHONPATH= "$$tmp/venv/bin/python" $(CURDIR)/tools/check_install.py
 
 # Re-run the Keras 3 notebook(s) in place (authors: refresh stored outputs).
 execute-modern: $(MODERN_STAMP)

@@ -30,7 +30,8 @@ seed_everything(0)
 import tensorflow as tf  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from companion.diagnose import LossDoctor, RankingCase, ranking_case  # noqa: E402
+from companion.book import RankingCase, ranking_case  # noqa: E402
+from companion.diagnose import LossDoctor  # noqa: E402
 from companion.ranking import group_lists, make_ranking_data  # noqa: E402
 
 REPEATS = 5

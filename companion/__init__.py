@@ -9,17 +9,23 @@ this package. The subpackages are
 ``companion.rbm``
     A monitored Restricted Boltzmann Machine estimator and its exact
     likelihood (Part II).
-``companion.plotting``
-    The book's figures, in one style.
+``companion.diagnose``
+    The doctor: names the cause of a failing run, with its evidence, fix and
+    chapter (Part III).
+``companion.book``
+    The book's own harness (trials over seeds, grading, gluing figures into
+    the prose, plotting). The library never imports it.
 
-TensorFlow is imported only by the parts that need it (the ListMLE loss), so
-``import companion`` and the RBM work without loading it.
+:func:`check_file` (``python -m companion check FILE``) checks a ranking file
+before any training. TensorFlow is imported only by the parts that need it
+(the ListMLE loss), so ``import companion`` and the RBM work without loading
+it.
 """
 
 from __future__ import annotations
 
+from companion._check import CheckReport, check_file
 from companion._repro import seed_everything
-from companion._report import Table, glue, sig
 
 __version__ = "0.1.0"
-__all__ = ["seed_everything", "sig", "glue", "Table", "__version__"]
+__all__ = ["seed_everything", "check_file", "CheckReport", "__version__"]

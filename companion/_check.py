@@ -99,7 +99,7 @@ class CheckReport:
 
 
 def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, width=88, initial_indent=indent, subsequent_indent=indent + "     ",
+    return textwrap.wrap(text, width=76, initial_indent=indent, subsequent_indent=indent + "     ",
                          break_long_words=False, break_on_hyphens=False)
 
 

@@ -39,8 +39,9 @@ def _load() -> tuple[Any, int]:
         tf = importlib.import_module("tensorflow")
     except ImportError as error:
         raise ImportError(
-            "companion's ranking loss needs Keras: Keras 3 (pip install 'companion[keras3]', "
-            "with TensorFlow or JAX) or tf.keras 2 (pip install 'companion[tfr]')."
+            "companion's ranking loss needs Keras: Keras 3 (pip install "
+            "'path/to/training-failures-book[keras3]' with TensorFlow or JAX, or '[jax]') "
+            "or tf.keras 2 ('[tfr]'). The registry's 'companion' is another project."
         ) from error
     return tf.keras, 2
 

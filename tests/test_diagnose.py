@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from companion import seed_everything
+from companion.book import RANKING_CASES, ranking_case, rbm_case
 from companion.diagnose import (
-    CAUSES,
     DiagnosisWarning,
     Finding,
     LossDoctor,
@@ -19,10 +19,8 @@ from companion.diagnose import (
     diagnose_ranking_data,
     diagnose_rbm,
     findings_table,
-    ranking_case,
-    rbm_case,
-    RANKING_CASES,
 )
+from companion.diagnose._findings import CAUSES
 from companion.ranking import ListMLELoss
 from companion.rbm import RBM, load_split
 
@@ -34,10 +32,10 @@ def test_help_and_dir_list_the_lazily_loaded_names() -> None:
 
     import companion.diagnose as diagnose
 
-    assert {"LossDoctor", "UNIFORM_TOLERANCE", "PATIENCE"} <= set(dir(diagnose))
+    assert {"LossDoctor", "lists_sample", "REGISTRY"} <= set(dir(diagnose))
     assert set(diagnose.__all__) <= set(dir(diagnose))
     text = pydoc.render_doc(diagnose, renderer=pydoc.plaintext)
-    assert "class LossDoctor" in text and "UNIFORM_TOLERANCE =" in text
+    assert "class LossDoctor" in text and "REGISTRY =" in text
 
 
 # --- Finding ------------------------------------------------------------------
@@ -283,7 +281,7 @@ def test_a_wide_gap_is_not_fatal_with_the_exact_loss() -> None:
 def test_doctor_checks_the_data_before_the_first_epoch() -> None:
     # A tanh network on raw features: scores saturate instead of overflowing, so
     # no epoch check fires; the scale check names it before any epoch runs.
-    from companion.diagnose import make_ranking_run
+    from companion.book import make_ranking_run
 
     seed_everything(0)
     case = make_ranking_run({"data": {"n_queries": 60, "feature_scales": [50.0] * 6}, "standardise": False,
@@ -296,7 +294,7 @@ def test_doctor_checks_the_data_before_the_first_epoch() -> None:
 
 
 def test_doctor_finds_a_leak_and_single_documents_before_training() -> None:
-    from companion.diagnose import make_ranking_run
+    from companion.book import make_ranking_run
 
     seed_everything(0)
     case = make_ranking_run({"data": {"n_queries": 90, "labels": "order", "leak": True, "list_size": (1, 10)},
@@ -308,7 +306,7 @@ def test_doctor_finds_a_leak_and_single_documents_before_training() -> None:
 
 
 def test_a_logged_zero_loss_is_a_finding_even_with_a_healthy_sample() -> None:
-    from companion.diagnose import make_ranking_run
+    from companion.book import make_ranking_run
 
     seed_everything(0)
     case = make_ranking_run({"data": {"n_queries": 60, "list_size": 8}, "rows": True, "sample": "lists",
@@ -346,8 +344,8 @@ def test_doctor_takes_a_dataset_a_dict_and_ragged_lists() -> None:
 
 
 def test_doctor_on_a_dict_input_model_and_a_dataset_fit() -> None:
-    from companion.diagnose import Scenario
-    from companion.diagnose._holdout import run_scenario
+    from companion.book import Scenario
+    from companion.book import run_scenario
 
     spec = {"data": {"n_queries": 60}, "epochs": 2}
     assert run_scenario(Scenario("dict", "ranking", None, spec, form="dict")) == []

@@ -357,7 +357,7 @@ def test_lambda_weight_config_round_trip_and_clear_errors() -> None:
 
 def test_keras_rs_thresholds_are_where_the_algebra_puts_them() -> None:
     pytest.importorskip("keras_rs")
-    from companion.ranking._keras import keras_rs_thresholds
+    from companion.book import keras_rs_thresholds
 
     found = keras_rs_thresholds(tol=1e-2)
     # The push: eps * e^gap > e^-gap, at ln(1e10) / 2; the 1% error: eps * e^(2 gap) = 0.01, at 9.21,

@@ -56,8 +56,8 @@ def png_width(data: str) -> int:
     return int.from_bytes(raw[16:20], "big")
 
 
-# Figures are drawn at companion.plotting.DPI (150) and sized to the column
-# (companion.plotting.COLUMN_WIDTH, 6.9 in): a stored figure narrower than this
+# Figures are drawn at companion.book.plotting.DPI (150) and sized to the column
+# (companion.book.plotting.COLUMN_WIDTH, 6.9 in): a stored figure narrower than this
 # was drawn at screen resolution and looks blurred when scaled to the column.
 MIN_FIGURE_WIDTH_PX = 900
 
@@ -71,7 +71,7 @@ def test_figures_are_high_resolution(nb_path: Path) -> None:
             if png:
                 assert png_width(png) >= MIN_FIGURE_WIDTH_PX, (
                     f"{nb_path.name}: a figure {png_width(png)} px wide; draw it with "
-                    "companion.plotting.new_figure (150 dpi, column width)")
+                    "companion.book.plotting.new_figure (150 dpi, column width)")
 
 
 # The guard itself: it must catch the defects it exists for.

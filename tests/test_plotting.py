@@ -1,4 +1,4 @@
-"""companion.plotting: the book's figures, drawn off-screen (Agg)."""
+"""companion.book.plotting: the book's figures, drawn off-screen (Agg)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ matplotlib.use("Agg")  # this test process only; notebook kernels keep their own
 import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from companion.plotting import (  # noqa: E402
+from companion.book.plotting import (  # noqa: E402
     COLORS,
     COLUMN_WIDTH,
     DPI,
     filter_grid,
+    STYLE,
     new_figure,
+    place_legend,
     plot_curves,
     plot_histograms,
 )
@@ -47,7 +49,14 @@ def test_new_figure_sizes() -> None:
     fig, axes = new_figure(3, width=4.0, height=2.0)
     assert len(axes) == 3 and tuple(fig.get_size_inches()) == (COLUMN_WIDTH, 4.0)
     assert len(fig.axes) == 3
+    # An odd count: the first panel takes the top row, the two to compare stand side by side.
+    first, left, right = (a.get_subplotspec() for a in axes)
+    assert first.colspan == range(0, 2) and first.rowspan == range(0, 1)
+    assert left.rowspan == right.rowspan == range(1, 2) and (left.colspan, right.colspan) == (range(0, 1),
+                                                                                           range(1, 2))
     plt.close(fig)
+    # Fonts sized for the column on a phone.
+    assert matplotlib.rcParams["xtick.labelsize"] == STYLE["xtick.labelsize"] >= 11
     with pytest.raises(ValueError, match="ncols"):
         new_figure(0)
 
@@ -75,9 +84,12 @@ def test_plot_curves_colours_roles_and_draws_reference_lines(ax: Any) -> None:
 def test_plot_curves_marks_non_finite_values(ax: Any) -> None:
     plot_curves(ax, {"diverged": ([2.0, np.nan, -np.inf, 1.0], "failing")}, x=[10, 20, 30, 40], logx=True)
     lines = {line.get_label(): line for line in ax.get_lines()}
-    marks = lines["diverged: not finite"]
-    np.testing.assert_array_equal(marks.get_xdata(), [20, 30])
-    assert marks.get_marker() == "x"
+    # One vertical line per non-finite x (the first labelled), across the whole height:
+    # never a point that reads as a value.
+    marks = [line for line in ax.get_lines() if line.get_xdata()[0] in (20, 30)
+             and list(line.get_ydata()) == [0, 1]]
+    assert sorted(line.get_xdata()[0] for line in marks) == [20, 30]
+    assert "diverged: not finite" in lines and all(m.get_transform() != ax.transData for m in marks)
     drawn = np.asarray(lines["diverged"].get_ydata(), dtype=float)
     assert np.isnan(drawn[1]) and np.isnan(drawn[2]) and drawn[0] == 2.0  # gaps, not -inf
     assert ax.get_xscale() == "log"
@@ -116,15 +128,19 @@ def test_plot_curves_keeps_coinciding_curves_and_zeros_visible(ax: Any) -> None:
                      "ours": ([1.0, 0.1, 0.01], "fixed")},
                 references={"oracle NDCG": 0.5}, logy=True)
     lines = {line.get_label(): line for line in ax.get_lines()}
-    # The same role twice: the second is dashed; earlier curves are thicker, with their own marker.
+    # The same role twice: the second is dashed and of another shade; earlier curves are
+    # thicker, with their own marker.
     assert lines["tfr"].get_linestyle() == "-" and lines["keras-rs"].get_linestyle() == "--"
+    assert not _same_colour(lines["tfr"].get_color(), lines["keras-rs"].get_color())
     assert lines["tfr"].get_linewidth() > lines["keras-rs"].get_linewidth() > lines["ours"].get_linewidth()
     assert len({lines[k].get_marker() for k in ("tfr", "keras-rs", "ours")}) == 3
-    # Exactly 0 cannot be drawn on a log axis: a gap in the curve, and a marker near the x axis.
+    # Exactly 0 cannot be drawn on a log axis: a gap in the curve, and a vertical mark at each x.
     assert np.isnan(np.asarray(lines["tfr"].get_ydata(), dtype=float)[1:]).all()
-    np.testing.assert_array_equal(lines["tfr: exactly 0"].get_xdata(), [2, 3])
-    np.testing.assert_array_equal(lines["keras-rs: exactly 0"].get_xdata(), [2])
-    assert lines["tfr: exactly 0"].get_ydata()[0] != lines["keras-rs: exactly 0"].get_ydata()[0]  # staggered
+    np.testing.assert_array_equal(lines["tfr: exactly 0"].get_xdata(), [2, 2])
+    np.testing.assert_array_equal(lines["keras-rs: exactly 0"].get_xdata(), [2, 2])
+    tfr_marks = [line for line in ax.get_lines() if line.get_label() in ("tfr: exactly 0", "_nolegend_")
+                 and _same_colour(line.get_color(), lines["tfr"].get_color())]
+    assert sorted(m.get_xdata()[0] for m in tfr_marks) == [2, 3]
     assert "ours: exactly 0" not in lines
     assert lines["oracle NDCG"].get_linestyle() == "-." and _same_colour(lines["oracle NDCG"].get_color(),
                                                                          COLORS["oracle"])
@@ -135,3 +151,30 @@ def test_plot_curves_draws_zeros_on_a_linear_axis(ax: Any) -> None:
     lines = {line.get_label(): line for line in ax.get_lines()}
     np.testing.assert_array_equal(lines["loss"].get_ydata(), [1.0, 0.0])
     assert "loss: exactly 0" not in lines
+
+
+@pytest.mark.parametrize("where", ["below", "right", "inside"])
+def test_place_legend_puts_the_legend_off_the_data(where: str) -> None:
+    fig, ax = new_figure()
+    plot_curves(ax, {"failing": ([3.0, 2.0, 1.0], "failing"), "fixed": ([3.0, 1.0, 0.5], "fixed")},
+                legend=where)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box, axes_box = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+    if where == "below":
+        xlabel = ax.xaxis.label.get_window_extent(renderer)
+        assert box.y1 <= xlabel.y0 + 1 and box.y0 >= 0  # under the x label, inside the figure
+    elif where == "right":
+        assert box.x0 >= axes_box.x1 and box.x1 <= fig.bbox.x1 + 1
+    else:
+        assert axes_box.contains(box.x0 + 1, box.y0 + 1)
+    plt.close(fig)
+
+
+def test_place_legend_rejects_an_unknown_place_and_skips_unlabelled_axes(ax: Any) -> None:
+    with pytest.raises(ValueError, match="'below', 'right', 'inside' or 'none'"):
+        place_legend(ax, "top")
+    place_legend(ax)  # nothing labelled: no legend
+    assert ax.get_legend() is None
+    plot_curves(ax, {"x": [1.0, 2.0]}, legend="none")
+    assert ax.get_legend() is None

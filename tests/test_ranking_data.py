@@ -16,6 +16,7 @@ from companion.ranking import (
     epsilon_listmle,
     group_lists,
     load_svmlight_ranking,
+    load_svmlight_rankings,
     loss_floor,
     make_ranking_data,
     mean_ndcg,
@@ -420,6 +421,62 @@ def test_load_svmlight_ranking_reads_unsorted_and_duplicated_indices(tmp_path: P
     np.testing.assert_array_equal(qid, [10, 10, 11])
     np.testing.assert_array_equal(X, [[0.5, 0.0, 1.5], [0.7, 0.2, 0.0], [0.0, 0.7, 0.0]])
     np.testing.assert_array_equal(y, [2, 0, 1])
+
+
+def _zero_based_split(tmp_path: Path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
+    """Train and test files written by scikit-learn (zero-based); the test file's column 0 is all zero."""
+    from sklearn.datasets import dump_svmlight_file
+
+    rng = np.random.default_rng(0)
+    X_train = rng.uniform(0.1, 1.0, size=(6, 3))
+    X_test = rng.uniform(0.1, 1.0, size=(4, 3))
+    X_test[:, 0] = 0.0  # so index 0 never appears in the test file
+    qid = np.array([1, 1, 2, 2, 3, 3])
+    train, test = tmp_path / "train.txt", tmp_path / "test.txt"
+    dump_svmlight_file(X_train, np.arange(6) % 3, str(train), query_id=qid, zero_based=True)
+    dump_svmlight_file(X_test, np.arange(4) % 2, str(test), query_id=qid[:4] + 10, zero_based=True)
+    return train, test, X_train, X_test
+
+
+def test_load_svmlight_ranking_zero_based_argument(tmp_path: Path) -> None:
+    """Issue 18, 5.5: the indexing is the caller's to state, as in scikit-learn's loader."""
+    train, test, X_train, X_test = _zero_based_split(tmp_path)
+    _, X, _ = load_svmlight_ranking(test, zero_based=True, n_features=3)
+    np.testing.assert_allclose(X, X_test, rtol=1e-6)
+    _, X, _ = load_svmlight_ranking(train, zero_based=True)
+    np.testing.assert_allclose(X, X_train, rtol=1e-6)
+    one_based = tmp_path / "one.txt"
+    one_based.write_text("1 qid:1 1:0.5 2:0.25\n0 qid:1 2:0.75\n")
+    _, X, _ = load_svmlight_ranking(one_based, zero_based=False)
+    np.testing.assert_array_equal(X, [[0.5, 0.25], [0.0, 0.75]])
+    # Index 0 in a file said to be one-based: an error that names the line and the way out.
+    with pytest.raises(ValueError, match=r"train.txt, line 1: feature index 0.*zero_based=True"):
+        load_svmlight_ranking(train, zero_based=False)
+    with pytest.raises(ValueError, match="zero_based must be True, False or 'auto'"):
+        load_svmlight_ranking(train, zero_based="yes")  # type: ignore[arg-type]
+
+
+def test_load_svmlight_rankings_agree_on_columns(tmp_path: Path) -> None:
+    """Issue 18, 5.5: loaded one by one, the test file would be read one-based (no index 0 in it) and
+    shifted one column against train; loaded together, the files share one indexing and one width."""
+    train, test, X_train, X_test = _zero_based_split(tmp_path)
+    _, X_alone, _ = load_svmlight_ranking(test)
+    assert X_alone.shape[1] == 2  # the trap: column 0 dropped, every feature shifted left
+    (q_tr, X_tr, y_tr), (q_te, X_te, y_te) = load_svmlight_rankings([train, test])
+    np.testing.assert_allclose(X_tr, X_train, rtol=1e-6)
+    np.testing.assert_allclose(X_te, X_test, rtol=1e-6)
+    np.testing.assert_array_equal(q_te, [11, 11, 12, 12])
+    np.testing.assert_array_equal(y_tr, np.arange(6) % 3)
+    # The line-by-line reader (unsorted indices) decides the same way, over all files.
+    messy = tmp_path / "messy.txt"
+    messy.write_text("1 qid:5 2:0.5 1:0.25\n")
+    (_, X_m, _), (_, X_tr2, _) = load_svmlight_rankings([messy, train])
+    np.testing.assert_array_equal(X_m, [[0.0, 0.25, 0.5]])
+    np.testing.assert_allclose(X_tr2, X_train, rtol=1e-6)
+    (_, X_m1, _), (_, X_o, _) = load_svmlight_rankings([messy, tmp_path / "test.txt"], zero_based=False)
+    assert X_m1.shape[1] == X_o.shape[1] == 2
+    with pytest.raises(ValueError, match="at least one file"):
+        load_svmlight_rankings([])
 
 
 def test_load_svmlight_ranking_names_the_line_without_a_qid(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Tests for companion.ranking._trials: the ranking chapters' harness."""
+"""Tests for companion.book (Part I): the ranking chapters' harness."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 
 from companion.ranking import chance_level, loss_floor, plackett_luce_nll
-from companion.ranking._trials import (
+from companion.book import (
     EPSILON_BEST_GAP,
     PADDED_UNDERFLOW_SCORE,
-    ROUND_TO_ZERO_GAP,
-    UNDERFLOW_GAP,
     listmle_numpy,
     oracle_loss,
     paired_grade,
@@ -20,6 +18,7 @@ from companion.ranking._trials import (
     summarize,
     uniform_score_gradient,
 )
+from companion.ranking import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 
 
 def test_derived_float32_limits() -> None:
@@ -112,7 +111,7 @@ def test_paired_grade() -> None:
 
 def test_tensorflow_ranking_limits_match_the_derived_ones() -> None:
     pytest.importorskip("tensorflow_ranking")
-    from companion.ranking._trials import tfr_threshold
+    from companion.book import tfr_threshold
 
     inf_gap = tfr_threshold(lambda g: ([1.0, 0.0], [g, 0.0]), lambda v: v == -np.inf, 60.0, 100.0)
     zero_gap = tfr_threshold(lambda g: ([1.0, 0.0], [g, 0.0]), lambda v: v == 0.0, 10.0, 30.0)
@@ -128,7 +127,7 @@ def test_largest_gradients_and_sigmoid_limits() -> None:
     pytest.importorskip("tensorflow_ranking")
     import tensorflow as tf
 
-    from companion.ranking._trials import largest_gradients, sigmoid_limits
+    from companion.book import largest_gradients, sigmoid_limits
 
     one_from, zero_below = sigmoid_limits()
     assert one_from == pytest.approx(ROUND_TO_ZERO_GAP, abs=0.01)

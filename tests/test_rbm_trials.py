@@ -1,4 +1,4 @@
-"""companion.rbm_trials: multi-seed runs and the AIS likelihood trace of Part II."""
+"""companion.book (Part II): multi-seed runs and the AIS likelihood trace of Part II."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from companion.rbm import RBM, exact_log_likelihood
-from companion.rbm_trials import SEEDS, held_out_likelihood, likelihood_trace, over_seeds
+from companion.book import SEEDS, held_out_likelihood, likelihood_trace, over_seeds
 
 
 def _data(n: int = 120, d: int = 10, seed: int = 0) -> np.ndarray:
@@ -70,7 +70,7 @@ def test_likelihood_trace_explains_bad_arguments() -> None:
 
 
 def test_train_from_starts_the_hidden_biases_where_asked() -> None:
-    from companion.rbm_trials import train_from
+    from companion.book import train_from
 
     X = _data()
     off = train_from(X, hidden_bias=-4.0, n_components=6, n_iter=1, learning_rate=1e-6, dtype="float64",
@@ -86,14 +86,14 @@ def test_train_from_starts_the_hidden_biases_where_asked() -> None:
 
 
 def test_plot_curves_takes_a_colour_per_curve_and_a_legend_outside() -> None:
-    """The learning-rate sweep draws one colour per rate, legend off the data (companion.plotting)."""
+    """The learning-rate sweep draws one colour per rate, legend off the data (companion.book.plotting)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.colors as mcolors
     import matplotlib.pyplot as plt
 
-    from companion.plotting import COLORS, new_figure, plot_curves
+    from companion.book.plotting import COLORS, new_figure, plot_curves
 
     fig, ax = new_figure()
     plot_curves(ax, {"a": ([1.0, 2.0], "C1"), "b": ([2.0, 1.0], "#8c564b"), "c": ([1.0, 1.0], "nonsense"),
@@ -109,7 +109,7 @@ def test_plot_curves_takes_a_colour_per_curve_and_a_legend_outside() -> None:
 
 
 def test_fit_with_schedule_runs_one_epoch_per_rate() -> None:
-    from companion.rbm_trials import fit_with_schedule
+    from companion.book import fit_with_schedule
 
     X = _data()
     rbm = fit_with_schedule(X, [0.1, 0.05, 0.01], n_components=6, dtype="float64", random_state=0)

@@ -9,20 +9,9 @@ from pathlib import Path
 import pytest
 
 from companion import seed_everything
-from companion.diagnose import (
-    CAUSES,
-    DATA_CASES,
-    RANKING_CASES,
-    RBM_CASES,
-    REGISTRY,
-    LossDoctor,
-    Threshold,
-    data_case,
-    diagnose_ranking_data,
-    diagnose_rbm,
-    ranking_case,
-    rbm_case,
-)
+from companion.book import DATA_CASES, RANKING_CASES, RBM_CASES, data_case, ranking_case, rbm_case
+from companion.diagnose import REGISTRY, LossDoctor, Threshold, diagnose_ranking_data, diagnose_rbm
+from companion.diagnose._findings import CAUSES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,7 +86,7 @@ def test_readme_or_doctor_docs_mention_the_registry() -> None:
 
 
 def test_holdout_scenarios_differ_from_the_book_cases() -> None:
-    from companion.diagnose import book_cases, holdout_scenarios
+    from companion.book import book_cases, holdout_scenarios
 
     scenarios = holdout_scenarios()
     assert len({s.name for s in scenarios}) == len(scenarios)
@@ -112,7 +101,7 @@ def test_holdout_scenarios_differ_from_the_book_cases() -> None:
 
 
 def test_evaluate_doctor_scores_findings() -> None:
-    from companion.diagnose import Scenario, evaluate_doctor
+    from companion.book import Scenario, evaluate_doctor
 
     result = evaluate_doctor([
         Scenario("raw wine", "rbm", "unscaled-data", {"dataset": "wine", "scaling": None, "sklearn": True,

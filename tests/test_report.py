@@ -1,4 +1,4 @@
-"""companion.sig and companion.glue: the rounded figures a notebook prints and glues."""
+"""companion.book.sig and companion.book.glue: the rounded figures a notebook prints and glues."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from companion import glue, sig
+from companion.book import glue, sig
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_sig_zero_prints_without_a_sign_and_digits_count() -> None:
 
 @pytest.fixture
 def glued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, bool]]:
-    """Record what companion.glue hands to myst_nb.glue."""
+    """Record what companion.book.glue hands to myst_nb.glue."""
     import myst_nb
 
     calls: list[tuple[str, Any, bool]] = []
@@ -92,3 +92,16 @@ def test_glue_without_myst_nb_says_how_to_install_it(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # makes `import myst_nb` fail
     with pytest.raises(ImportError, match="pip install myst-nb"):
         glue("figure", 1.0)
+
+
+def test_table_marks_the_verdict_column_for_its_badge() -> None:
+    from companion.book._report import TEXT_WIDTH, VERDICTS, Table
+
+    table = Table([["scores vanish", "1 seed", "false", "0.0"], ["scale", "5 seeds", "Not measured", "1"]],
+                  ["Claim", "Tested under", "Verdict", "Evidence"])
+    html_text = table._repr_html_()
+    assert '<td class="verdict verdict-false"><span class="verdict-word">false</span></td>' in html_text
+    assert "<td>Not measured</td>" in html_text  # not a verdict word: no badge
+    assert "verdict" not in Table([["true"]], ["claim"])._repr_html_()  # no Verdict column
+    assert set(VERDICTS) == {"true", "false", "partly", "harmful", "useless", "unnecessary", "helps"}
+    assert TEXT_WIDTH == 76

@@ -9,7 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from companion import seed_everything, sig
+from companion import seed_everything
+from companion.book import sig
 
 
 def test_seed_repeats_python_and_numpy() -> None:

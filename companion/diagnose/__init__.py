@@ -9,7 +9,10 @@ it loads TensorFlow), :func:`diagnose_rbm` reads a fitted RBM, and
 :func:`diagnose_inputs` checks feature scales before training. Each returns
 :class:`Finding` objects that name the cause, the evidence, the fix and the
 chapter. This package imports :mod:`companion.ranking` and
-:mod:`companion.rbm`; they never import it.
+:mod:`companion.rbm`; they never import it. The registry's cases are rebuilt
+into runs, and the doctor scored on them, by the book's harness
+(:func:`companion.book.ranking_case`, :func:`companion.book.evaluate_doctor`).
+Each threshold is a field of its failure (``REGISTRY[cause].thresholds``).
 
 :class:`LossDoctor` and :func:`lists_sample` load TensorFlow the first time
 they are used; ``dir()`` and ``help()`` list them with the others (``help()``
@@ -20,54 +23,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from companion.diagnose._cases import (
-    DATA_CASES,
-    RANKING_CASES,
-    RBM_CASES,
-    RankingCase,
-    data_case,
-    fit_rbm,
-    make_ranking_run,
-    ranking_case,
-    rbm_case,
-)
-from companion.diagnose._findings import BOOK_URL, CAUSES, DiagnosisWarning, Finding, TrainingFailure, findings_table
-from companion.diagnose._registry import (
-    DEAD_ALARM,
-    DIVERGE_RISE,
-    FLOOR_FRACTION,
-    GAUSSIAN_MEAN_LIMIT,
-    GAUSSIAN_STD_RANGE,
-    LEAK_CHANCE,
-    LOW_PROGRESS,
-    OVERFIT_GAP,
-    OVERFLOW_WARN_GAP,
-    PATIENCE,
-    RANKING_SCALE_LIMIT,
-    REGISTRY,
-    SEPARATION_GAP,
-    SPREAD_TOLERANCE,
-    UNIFORM_TOLERANCE,
-    VISIBLE_BIAS_ALARM,
-    WEIGHT_ALARM,
-    Case,
-    Epoch,
-    Failure,
-    FittedRBM,
-    Start,
-    Threshold,
-)
+from companion.diagnose._findings import BOOK_URL, DiagnosisWarning, Finding, TrainingFailure, findings_table
+from companion.diagnose._registry import REGISTRY, Case, Epoch, Failure, FittedRBM, Start, Threshold
 from companion.diagnose._static import diagnose_inputs, diagnose_ranking_data, diagnose_rbm, run_detectors
-from companion.diagnose._holdout import (
-    Scenario,
-    book_cases,
-    confusion_table,
-    evaluate_doctor,
-    holdout_scenarios,
-    range_rule,
-    run_scenario,
-    scores_table,
-)
 
 if TYPE_CHECKING:
     from companion.diagnose._doctor import LossDoctor, lists_sample
@@ -79,7 +37,6 @@ __all__ = [
     "Finding",
     "TrainingFailure",
     "DiagnosisWarning",
-    "CAUSES",
     "BOOK_URL",
     "findings_table",
     "REGISTRY",
@@ -95,39 +52,6 @@ __all__ = [
     "diagnose_rbm",
     "diagnose_inputs",
     "diagnose_ranking_data",
-    "RankingCase",
-    "ranking_case",
-    "rbm_case",
-    "data_case",
-    "make_ranking_run",
-    "fit_rbm",
-    "RANKING_CASES",
-    "RBM_CASES",
-    "DATA_CASES",
-    "Scenario",
-    "holdout_scenarios",
-    "evaluate_doctor",
-    "scores_table",
-    "confusion_table",
-    "book_cases",
-    "run_scenario",
-    "range_rule",
-    "GAUSSIAN_MEAN_LIMIT",
-    "GAUSSIAN_STD_RANGE",
-    "RANKING_SCALE_LIMIT",
-    "DEAD_ALARM",
-    "LOW_PROGRESS",
-    "WEIGHT_ALARM",
-    "VISIBLE_BIAS_ALARM",
-    "OVERFIT_GAP",
-    "LEAK_CHANCE",
-    "UNIFORM_TOLERANCE",
-    "SPREAD_TOLERANCE",
-    "SEPARATION_GAP",
-    "FLOOR_FRACTION",
-    "OVERFLOW_WARN_GAP",
-    "PATIENCE",
-    "DIVERGE_RISE",
 ]
 
 

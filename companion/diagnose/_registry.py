@@ -5,8 +5,8 @@ Defined in :doc:`/book/doctor`. Every cause the doctor can name is one
 thresholds (each a :class:`Threshold` that says which chapter and measurement
 its number comes from), how to reproduce it (failing runs and healthy twins,
 seeded: :class:`Case`) and how to detect it (detector functions, one per
-phase). Everything else is derived from here: :data:`companion.diagnose.CAUSES`,
-the cases (:data:`companion.diagnose.RANKING_CASES`, ...), the loops of
+phase). Everything else is derived from here: :data:`companion.diagnose._findings.CAUSES`,
+the cases (:data:`companion.book.RANKING_CASES`, ...), the loops of
 :class:`companion.diagnose.LossDoctor` and :func:`companion.diagnose.diagnose_rbm`,
 and the tests, which run every case.
 
@@ -20,7 +20,8 @@ Detectors are plain functions of one observation that return the evidence
 A failure is not reported when a cause listed in its ``unless`` was found
 first (dead hidden units on unscaled data are put down to the data).
 
-This module imports neither TensorFlow nor the rest of the package at import time.
+This module imports no TensorFlow, and of the rest of the package only the
+float32 limits (:mod:`companion.ranking._limits`) at import time.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 from numpy.typing import NDArray
+
+from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 
 __all__ = ["Threshold", "Case", "Failure", "Start", "Epoch", "FittedRBM", "REGISTRY", "failures_of", "cases_of"]
 
@@ -44,9 +47,9 @@ class Threshold(float):
 
     Examples
     --------
-    >>> t = Threshold(17.0, "ranking/zero_loss: float32 rounds 1 + exp(-17) to 1")
+    >>> t = Threshold(60.0, "ranking/unscaled_features: warn well before the -inf at 87")
     >>> t + 1, t.source.split(":")[0]
-    (18.0, 'ranking/zero_loss')
+    (61.0, 'ranking/unscaled_features')
     """
 
     source: str
@@ -67,12 +70,12 @@ class Case:
         Unique name, such as ``"query features only"``.
     family : {"ranking", "rbm", "data"}
         ``"ranking"``: a Keras run watched by :class:`LossDoctor`
-        (:func:`companion.diagnose.ranking_case` builds it); ``"rbm"``: a
-        fitted RBM read by :func:`diagnose_rbm` (:func:`rbm_case`); ``"data"``:
+        (:func:`companion.book.ranking_case` builds it); ``"rbm"``: a
+        fitted RBM read by :func:`diagnose_rbm` (:func:`companion.book.rbm_case`); ``"data"``:
         learning-to-rank rows checked by :func:`diagnose_ranking_data`
-        (:func:`data_case`).
+        (:func:`companion.book.data_case`).
     spec : dict
-        The settings the builder reads (see :mod:`companion.diagnose._cases`).
+        The settings the builder reads (see :mod:`companion.book._cases`).
     chapter : str
         The chapter whose run this is (``""``: made for the doctor).
     seed : int
@@ -204,12 +207,17 @@ class FittedRBM:
         ``"bernoulli"`` or ``"gaussian"``.
     history : dict or None
         ``model.history_`` if it has one.
+    data_scale : dict or None
+        The evidence of :func:`diagnose_inputs` on `X` for `units` when it
+        finds the data unscaled, else ``None``. (The caller computes it, so
+        that the registry does not import the checks that read it.)
     """
 
     model: Any
     X: Optional[NDArray[Any]]
     units: str
     history: Optional[Mapping[str, Any]]
+    data_scale: Optional[Mapping[str, Any]] = None
 
 
 # --- Shapes and lists (Part I, zero loss) -------------------------------------------
@@ -289,17 +297,15 @@ def _overflow(obs: Epoch) -> Evidence:
     if not np.isfinite(obs.loss) or not finite:
         return {"epoch": obs.epoch, "loss": obs.loss, "finite_scores": finite}
     if not obs.exact_loss and obs.gaps.max() >= OVERFLOW_WARN_GAP:
-        from companion.ranking import OVERFLOW_GAP
-
-        return {"epoch": obs.epoch, "largest_gap": float(obs.gaps.max()), "limit": OVERFLOW_GAP}
+        return {"epoch": obs.epoch, "largest_gap": float(obs.gaps.max()), "limit": UNDERFLOW_GAP}
     return None
 
 
 # --- Perfect separation (Part I, zero loss) ----------------------------------------
 
 #: Median within-list score gap above which a list is "perfectly separated".
-SEPARATION_GAP = Threshold(17.0, "ranking/zero_loss: float32 ListMLE gives a correctly ranked pair exactly 0 "
-                                 "from a gap of about 17 (24 ln 2)")
+SEPARATION_GAP = Threshold(ROUND_TO_ZERO_GAP, "ranking/zero_loss: float32 ListMLE gives a correctly ranked pair "
+                                               "exactly 0 from a gap of 24 ln 2 = 16.64 (ROUND_TO_ZERO_GAP)")
 #: "At the floor": within this fraction of the way from the floor to chance.
 FLOOR_FRACTION = Threshold(0.05, "doctor: set on the book's leaked-feature run, which ends below it; no "
                                  "healthy run of the doctor chapter reaches it")
@@ -359,12 +365,8 @@ VISIBLE_BIAS_ALARM = Threshold(10.0, "rbm/unscaled_data: on standardised data vi
 
 
 def _unscaled_rbm(obs: FittedRBM) -> Evidence:
-    from companion.diagnose._static import diagnose_inputs
-
-    if obs.X is not None:
-        found = diagnose_inputs(obs.X, units=obs.units)
-        if found:
-            return dict(found[0].evidence)
+    if obs.data_scale:
+        return dict(obs.data_scale)
     if obs.units == "bernoulli":
         max_weight = float(np.abs(np.asarray(obs.model.components_, dtype=np.float64)).max())
         return {"units": obs.units, "max_abs_weight": max_weight} if max_weight > WEIGHT_ALARM else None

@@ -152,8 +152,11 @@ def diagnose_rbm(rbm: Any, X: Optional[ArrayLike] = None) -> list[Finding]:
     if not hasattr(rbm, "components_"):
         raise ValueError("the RBM is not fitted; call fit() first.")
     history = getattr(rbm, "history_", None)
-    obs = FittedRBM(rbm, None if X is None else np.asarray(X, dtype=np.float64),
-                    str(getattr(rbm, "visible", "bernoulli")), history if history else None)
+    data = None if X is None else np.asarray(X, dtype=np.float64)
+    units = str(getattr(rbm, "visible", "bernoulli"))
+    scale = [] if data is None else diagnose_inputs(data, units=units)
+    obs = FittedRBM(rbm, data, units, history if history else None,
+                    dict(scale[0].evidence) if scale else None)
     findings = run_detectors(failures_of("rbm"), "rbm", obs)
     judged_rate = bool(history and history.get("reconstruction_error")) or X is not None
     if not judged_rate and not any(f.cause == "unscaled-data" for f in findings):

@@ -1,11 +1,10 @@
 """Part I of the book: ListMLE failures, their diagnosis and their fixes.
 
-NumPy-only helpers import at once. Six names load Keras the first time
+NumPy-only helpers import at once. Five names load Keras the first time
 they are used: :class:`ListMLELoss`, :class:`ListMLELambdaWeight` and
-:func:`listmle_per_list` (the exact loss), :func:`make_scorer` and :func:`dead_units` (Keras helpers), and
-:func:`listmle_gap_sweep` (companion and keras-rs side by side). They are
+:func:`listmle_per_list` (the exact loss), :func:`make_scorer` and :func:`dead_units` (Keras helpers). They are
 listed by ``dir()`` and ``help()`` like the others (``help()`` therefore
-imports Keras).
+imports Keras). The book's own trial harness is :mod:`companion.book`.
 
 Every function that takes labels and scores takes the labels first, as Keras
 losses take ``(y_true, y_pred)``.
@@ -16,43 +15,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from companion.ranking._data import (
-    OVERFLOW_GAP,
-    PADDED_BYTES_LIMIT,
-    UNDERFLOW_GAP,
-    ZERO_LOSS_GAP,
     ListIndex,
     RankingData,
     RankingDataWarning,
     check_lists,
     group_lists,
     load_svmlight_ranking,
+    load_svmlight_rankings,
     make_ranking_data,
 )
+from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 from companion.ranking._metrics import mean_ndcg, score_spread, single_feature_ndcg
 from companion.ranking._reference import chance_level, epsilon_listmle, loss_floor, plackett_luce_nll
-from companion.ranking._trials import (
-    EPSILON_BEST_GAP,
-    FLT_MIN,
-    PADDED_UNDERFLOW_SCORE,
-    ROUND_TO_ZERO_GAP,
-    TFR_PAD_LOGIT,
-    Summary,
-    largest_gradients,
-    listmle_numpy,
-    longest_zero_list,
-    oracle_loss,
-    paired_grade,
-    shuffled_label_loss,
-    sigmoid_limits,
-    summarize,
-    tfr_loss_per_list,
-    tfr_threshold,
-    train_scorer,
-    uniform_score_gradient,
-)
 
 if TYPE_CHECKING:
-    from companion.ranking._keras import dead_units, listmle_gap_sweep, make_scorer
+    from companion.ranking._keras import dead_units, make_scorer
     from companion.ranking._loss import ListMLELambdaWeight, ListMLELoss, listmle_per_list
 
 # Names whose modules import TensorFlow: loaded on first use.
@@ -62,7 +39,6 @@ _LAZY = {
     "listmle_per_list": "_loss",
     "make_scorer": "_keras",
     "dead_units": "_keras",
-    "listmle_gap_sweep": "_keras",
 }
 
 __all__ = [
@@ -71,7 +47,6 @@ __all__ = [
     "listmle_per_list",
     "make_scorer",
     "dead_units",
-    "listmle_gap_sweep",
     "mean_ndcg",
     "score_spread",
     "single_feature_ndcg",
@@ -83,31 +58,12 @@ __all__ = [
     "check_lists",
     "make_ranking_data",
     "load_svmlight_ranking",
+    "load_svmlight_rankings",
     "RankingData",
     "RankingDataWarning",
     "ListIndex",
-    "ZERO_LOSS_GAP",
-    "OVERFLOW_GAP",
     "UNDERFLOW_GAP",
     "ROUND_TO_ZERO_GAP",
-    "EPSILON_BEST_GAP",
-    "PADDED_UNDERFLOW_SCORE",
-    "FLT_MIN",
-    "TFR_PAD_LOGIT",
-    "Summary",
-    "summarize",
-    "paired_grade",
-    "listmle_numpy",
-    "uniform_score_gradient",
-    "shuffled_label_loss",
-    "oracle_loss",
-    "tfr_loss_per_list",
-    "tfr_threshold",
-    "longest_zero_list",
-    "largest_gradients",
-    "sigmoid_limits",
-    "train_scorer",
-    "PADDED_BYTES_LIMIT",
 ]
 
 

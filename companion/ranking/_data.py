@@ -14,9 +14,7 @@ from typing import Any, Literal, NamedTuple, Optional, Sequence, Union, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from companion.ranking._trials import ROUND_TO_ZERO_GAP
-from companion.ranking._trials import UNDERFLOW_GAP as _UNDERFLOW_GAP
-
+from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 from companion.ranking._lists import n_valid as _n_valid
 from companion.ranking._lists import valid_mask, within_list_gaps
 
@@ -28,23 +26,10 @@ __all__ = [
     "check_lists",
     "make_ranking_data",
     "load_svmlight_ranking",
-    "ZERO_LOSS_GAP",
-    "OVERFLOW_GAP",
-    "UNDERFLOW_GAP",
+    "load_svmlight_rankings",
     "PADDED_BYTES_LIMIT",
 ]
 
-#: From this score gap on, float32 rounds ``1 + exp(-gap)`` to 1 (``24 ln 2`` =
-#: 16.6355, derived and measured in :doc:`/book/ranking/zero_loss`), so
-#: tensorflow-ranking's ListMLE gives a correctly ranked pair a loss of exactly
-#: 0.0 and no gradient. (:class:`ListMLELoss` keeps the tiny value.)
-ZERO_LOSS_GAP: float = ROUND_TO_ZERO_GAP
-#: ``-ln(FLT_MIN)`` = 87.3365: below ``-87.34`` float32 ``exp`` leaves the normal
-#: range and flushes to 0, so past this gap tensorflow-ranking's
-#: ``log(sum(exp(s - max)))`` takes the log of 0 and returns -inf (NaN
-#: gradients). An underflow: the old name :data:`OVERFLOW_GAP` is kept as an alias.
-UNDERFLOW_GAP: float = _UNDERFLOW_GAP
-OVERFLOW_GAP: float = UNDERFLOW_GAP
 #: Default `max_bytes` of :func:`group_lists`: padded arrays larger than 1 GB
 #: are refused. Every list is padded to the longest query, so one query of
 #: 199,000 documents among 2,000 short ones already needs 4.8 GB; pass a
@@ -100,11 +85,11 @@ class ListIndex:
 
     Examples
     --------
-    >>> X_l, y_l, index = group_lists([7, 7, 3, 7], [[1.0], [2.0], [3.0], [4.0]], [2, 0, 1, 1],
-    ...                               return_index=True)
+    >>> qid, X, y = [7, 7, 3, 7], [[1.0], [2.0], [3.0], [4.0]], [2, 0, 1, 1]
+    >>> X_l, y_l, index = group_lists(qid, X, y, return_index=True)
     >>> index.qids
     array([7, 3])
-    >>> index.ungroup(X_l[..., 0] * 10)   # one score per input row, in row order
+    >>> index.ungroup(X_l[..., 0] * 10)  # a score per input row, in order
     array([10., 20., 30., 40.])
     """
 
@@ -238,7 +223,8 @@ def group_lists(
 
     Examples
     --------
-    >>> X_l, y_l = group_lists([7, 7, 3, 7], [[1.0], [2.0], [3.0], [4.0]], [2, 0, 1, 1])
+    >>> qid, X, y = [7, 7, 3, 7], [[1.0], [2.0], [3.0], [4.0]], [2, 0, 1, 1]
+    >>> X_l, y_l = group_lists(qid, X, y)
     >>> y_l
     array([[ 2.,  0.,  1.],
            [ 1., -1., -1.]], dtype=float32)
@@ -378,8 +364,8 @@ def check_lists(y_true: ArrayLike, y_pred: Optional[ArrayLike] = None) -> None:
     RankingDataWarning
         For lists with fewer than two valid items among others (they add 0 to
         the loss), lists whose valid labels are all equal (nothing to rank),
-        and scores whose within-list gap reaches :data:`ZERO_LOSS_GAP`
-        (tensorflow-ranking rounds the loss to 0) or :data:`OVERFLOW_GAP`
+        and scores whose within-list gap reaches :data:`ROUND_TO_ZERO_GAP`
+        (tensorflow-ranking rounds the loss to 0) or :data:`UNDERFLOW_GAP`
         (tensorflow-ranking's ListMLE returns -inf).
 
     Examples
@@ -445,17 +431,17 @@ def check_lists(y_true: ArrayLike, y_pred: Optional[ArrayLike] = None) -> None:
     if np.isnan(s).any():
         raise ValueError("y_pred contains NaN: the model has diverged (see the unscaled-features chapter).")
     gap = float(np.max(within_list_gaps(y, s)))
-    if gap >= OVERFLOW_GAP:
+    if gap >= UNDERFLOW_GAP:
         warnings.warn(
-            f"scores within a list differ by up to {gap:.3g}; at {OVERFLOW_GAP:g} or more "
+            f"scores within a list differ by up to {gap:.3g}; at {UNDERFLOW_GAP:g} or more "
             "tensorflow-ranking's ListMLE returns -inf and NaN gradients. Scale the features, or "
             "use companion.ranking.ListMLELoss, which is exact at any gap.",
             RankingDataWarning,
             stacklevel=2,
         )
-    elif gap >= ZERO_LOSS_GAP:
+    elif gap >= ROUND_TO_ZERO_GAP:
         warnings.warn(
-            f"scores within a list differ by up to {gap:.3g}; from about {ZERO_LOSS_GAP:g} "
+            f"scores within a list differ by up to {gap:.3g}; from about {ROUND_TO_ZERO_GAP:g} "
             "tensorflow-ranking's ListMLE rounds the loss of a correctly ranked pair to exactly 0, "
             "with no gradient.",
             RankingDataWarning,
@@ -575,16 +561,23 @@ def make_ranking_data(
     return RankingData(qid, np.hstack(columns), y, utility, names)
 
 
+ZeroBased = Union[bool, Literal["auto"]]
+Ranking = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]
+
+
 def load_svmlight_ranking(
     path: Union[str, Path],
     *,
     n_features: Optional[int] = None,
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    zero_based: ZeroBased = "auto",
+) -> Ranking:
     """Load a LETOR / MSLR-WEB file (SVMlight format with ``qid:``).
 
     Lines look like ``2 qid:10 1:0.03 2:0.5 ... # comment``. Pass the result
     to :func:`group_lists` to get lists for a listwise loss, so every chapter
-    of Part I runs on MSLR-WEB10K or your own data.
+    of Part I runs on MSLR-WEB10K or your own data. To load a training file
+    with its validation and test files, use :func:`load_svmlight_rankings`,
+    which gives them the same columns.
 
     Parameters
     ----------
@@ -594,6 +587,16 @@ def load_svmlight_ranking(
         Number of features, so that train, validation and test files agree
         even when the last features are all zero in one of them (MSLR-WEB10K
         has 136).
+    zero_based : bool or "auto", default="auto"
+        Whether the feature indices start at 0 (``True``: index ``k`` is
+        column ``k``) or at 1 (``False``: index ``k`` is column ``k - 1``, as
+        in LETOR and MSLR-WEB files). ``"auto"``, as in scikit-learn's
+        :func:`~sklearn.datasets.load_svmlight_file`: zero-based if index 0
+        occurs in the file, else one-based. A zero-based file whose first
+        feature is zero on every line (scikit-learn's
+        :func:`~sklearn.datasets.dump_svmlight_file` writes no zeros) then
+        loads shifted by one column: say which it is, or load the files of
+        one data set together.
 
     Returns
     -------
@@ -608,8 +611,8 @@ def load_svmlight_ranking(
     ValueError
         If the file has no ``qid:`` field, or a line without one, or a line
         that cannot be read (a label, query id or ``index:value`` pair that is
-        not a number, a feature index beyond `n_features`); the message names
-        the line.
+        not a number, a feature index beyond `n_features`, index 0 with
+        ``zero_based=False``); the message names the line.
 
     Warns
     -----
@@ -625,8 +628,7 @@ def load_svmlight_ranking(
     repeated within a line, which real LETOR files have, and names no line
     when it fails; such files are read again line by line, which is slower
     but accepts unsorted indices, resolves repeated ones as above, and names
-    the line of any error. Indices are one-based unless the file uses index
-    0 (as scikit-learn decides).
+    the line of any error.
 
     Examples
     --------
@@ -639,24 +641,131 @@ def load_svmlight_ranking(
            [0.3, 0. ]])
     >>> os.remove(f.name)
     """
-    from sklearn.datasets import load_svmlight_file
+    return load_svmlight_rankings([path], n_features=n_features, zero_based=zero_based)[0]
 
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no such ranking file: {p}")
+
+def load_svmlight_rankings(
+    paths: Sequence[Union[str, Path]],
+    *,
+    n_features: Optional[int] = None,
+    zero_based: ZeroBased = "auto",
+) -> list[Ranking]:
+    """Load the files of one data set together (train, validation, test), so that their columns agree.
+
+    Each file is read as by :func:`load_svmlight_ranking`, but the files
+    share one indexing and one width: with ``zero_based="auto"`` they are
+    zero-based if index 0 occurs in any of them, and every ``X`` has as many
+    columns as the widest file (or `n_features`). Loaded one by one, a file
+    in which the first or the last features happen to be all zero would
+    come out narrower, or shifted by a column, against the others.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        The files, for example ``["Fold1/train.txt", "Fold1/vali.txt",
+        "Fold1/test.txt"]``.
+    n_features : int, optional
+        Number of features of every file.
+    zero_based : bool or "auto", default="auto"
+        As in :func:`load_svmlight_ranking`, decided once for all the files.
+
+    Returns
+    -------
+    list of (qid, X, y)
+        One tuple per file, in the order of `paths`, as
+        :func:`load_svmlight_ranking` returns them.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As :func:`load_svmlight_ranking`; also for an empty `paths`.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> train = os.path.join(folder, "train.txt")
+    >>> test = os.path.join(folder, "test.txt")
+    >>> _ = open(train, "w").write("1 qid:1 0:0.2 1:0.5\\n0 qid:1 0:0.1\\n")
+    >>> # zero-based too, but with no index 0 in it:
+    >>> _ = open(test, "w").write("1 qid:2 1:0.7\\n")
+    >>> loaded = load_svmlight_rankings([train, test])
+    >>> (_, X_train, _), (_, X_test, _) = loaded
+    >>> X_test
+    array([[0. , 0.7]])
+    >>> import shutil; shutil.rmtree(folder)
+    """
+    from sklearn.datasets import load_svmlight_files
+
+    if zero_based not in (True, False, "auto") or not isinstance(zero_based, (bool, str)):
+        raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}.")
+    files = [Path(path) for path in paths]
+    if not files:
+        raise ValueError("load_svmlight_rankings needs at least one file.")
+    for p in files:
+        if not p.is_file():
+            raise FileNotFoundError(f"no such ranking file: {p}")
     try:
-        X, y, qid = load_svmlight_file(str(p), n_features=n_features, query_id=True)
+        loaded = load_svmlight_files([str(p) for p in files], n_features=n_features, query_id=True,
+                                     zero_based=zero_based)
     except ValueError:
-        return _parse_svmlight(p, n_features)
-    if len(qid) != len(y):
-        return _parse_svmlight(p, n_features)
-    return qid.astype(np.int64), np.asarray(X.todense()), y.astype(np.float64)
+        return _parse_svmlight(files, n_features, zero_based)
+    out: list[Ranking] = []
+    for k in range(len(files)):
+        X, y, qid = loaded[3 * k], loaded[3 * k + 1], loaded[3 * k + 2]
+        if len(qid) != len(y):
+            return _parse_svmlight(files, n_features, zero_based)
+        out.append((qid.astype(np.int64), np.asarray(X.todense()), y.astype(np.float64)))
+    return out
 
 
-def _parse_svmlight(
-    p: Path, n_features: Optional[int]
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+@dataclass
+class _Parsed:
+    """One file read line by line: labels, query ids and the (row, index, value) triples."""
+
+    path: Path
+    labels: NDArray[np.float64]
+    qids: NDArray[np.int64]
+    lines: NDArray[np.int64]
+    rows: NDArray[np.int64]
+    cols: NDArray[np.int64]
+    values: NDArray[np.float64]
+
+
+def _parse_svmlight(files: Sequence[Path], n_features: Optional[int], zero_based: ZeroBased) -> list[Ranking]:
     """Line-by-line SVMlight reader: unsorted and repeated indices, errors with line numbers."""
+    parsed = [_read_svmlight(p) for p in files]
+    if zero_based == "auto":
+        zero_based = any(len(f.cols) and f.cols.min() == 0 for f in parsed)  # as scikit-learn decides
+    offset = 0 if zero_based else 1
+    for f in parsed:
+        if offset and len(f.cols) and f.cols.min() == 0:
+            first = int(np.argmax(f.cols == 0))
+            raise ValueError(
+                f"{f.path}, line {f.lines[int(f.rows[first])]}: feature index 0 in a file read as one-based "
+                "(zero_based=False). Pass zero_based=True if its indices start at 0."
+            )
+    width = max((int(f.cols.max()) + 1 - offset for f in parsed if len(f.cols)), default=0)
+    if n_features is not None:
+        for f in parsed:
+            beyond = f.cols - offset >= n_features
+            if beyond.any():
+                first = int(np.argmax(beyond))
+                raise ValueError(
+                    f"{f.path}, line {f.lines[int(f.rows[first])]}: feature index {int(f.cols[first])} is beyond "
+                    f"n_features={n_features}."
+                )
+        width = n_features
+    out: list[Ranking] = []
+    for f in parsed:
+        X = np.zeros((len(f.qids), width))
+        X[f.rows, f.cols - offset] = f.values  # (row, col) pairs are unique
+        out.append((f.qids, X, f.labels))
+    return out
+
+
+def _read_svmlight(p: Path) -> _Parsed:
+    """Read one file line by line, checking every line; the indices are kept as written."""
     from array import array
 
     labels = array("d")
@@ -714,26 +823,16 @@ def _parse_svmlight(
             f"{p}, line {no_qid[0]} has no 'qid:' field ({len(no_qid)} of {len(qids)} data lines have none); "
             "a ranking file needs the query id of every row."
         )
-    rows = np.frombuffer(row_of, dtype=np.int64) if len(row_of) else np.zeros(0, dtype=np.int64)
-    cols = np.frombuffer(col_of, dtype=np.int64) if len(col_of) else np.zeros(0, dtype=np.int64)
-    offset = 0 if len(cols) and cols.min() == 0 else 1  # zero-based only if index 0 occurs
-    cols = cols - offset
-    width = int(cols.max()) + 1 if len(cols) else 0
-    if n_features is not None:
-        if width > n_features:
-            first = int(np.argmax(cols >= n_features))
-            raise ValueError(
-                f"{p}, line {lines[int(rows[first])]}: feature index {int(cols[first]) + offset} is beyond "
-                f"n_features={n_features}."
-            )
-        width = n_features
     if repeated:
         warnings.warn(
             f"{p}, line {repeated[0]} (and {len(repeated) - 1} other lines) repeats a feature index; "
             "the last value on the line is used.",
             RankingDataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    X = np.zeros((len(qids), width))
-    X[rows, cols] = np.frombuffer(value_of, dtype=np.float64) if len(value_of) else 0.0  # (row, col) unique
-    return np.array(qids, dtype=np.int64), X, np.array(labels, dtype=np.float64)
+
+    def as_array(values: Any, dtype: Any) -> Any:
+        return np.frombuffer(values, dtype=dtype).copy() if len(values) else np.zeros(0, dtype=dtype)
+
+    return _Parsed(p, as_array(labels, np.float64), as_array(qids, np.int64), as_array(lines, np.int64),
+                   as_array(row_of, np.int64), as_array(col_of, np.int64), as_array(value_of, np.float64))

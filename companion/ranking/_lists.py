@@ -52,9 +52,9 @@ def _scores(labels: ArrayLike, scores: ArrayLike) -> tuple[NDArray[np.bool_], ND
 def within_list_gaps(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float64]:
     """Largest minus smallest score among the real items of each list.
 
-    The gap decides ListMLE's float32 failures: from :data:`ZERO_LOSS_GAP`
+    The gap decides ListMLE's float32 failures: from :data:`ROUND_TO_ZERO_GAP`
     tensorflow-ranking rounds a correct pair's loss to 0, from
-    :data:`OVERFLOW_GAP` it returns -inf.
+    :data:`UNDERFLOW_GAP` it returns -inf.
 
     Parameters
     ----------
@@ -70,7 +70,9 @@ def within_list_gaps(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float64
 
     Examples
     --------
-    >>> within_list_gaps([[2, 1, -1], [1, -1, -1]], [[3.0, 1.0, 99.0], [5.0, 0.0, 0.0]]).tolist()
+    >>> labels = [[2, 1, -1], [1, -1, -1]]
+    >>> scores = [[3.0, 1.0, 99.0], [5.0, 0.0, 0.0]]
+    >>> within_list_gaps(labels, scores).tolist()
     [2.0, 0.0]
     """
     valid, s = _scores(labels, scores)
@@ -90,7 +92,9 @@ def within_list_spread(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float
 
     Examples
     --------
-    >>> within_list_spread([[1, 0, -1], [1, -1, -1]], [[0.0, 2.0, 9.0], [1.0, 0.0, 0.0]]).tolist()
+    >>> labels = [[1, 0, -1], [1, -1, -1]]
+    >>> scores = [[0.0, 2.0, 9.0], [1.0, 0.0, 0.0]]
+    >>> within_list_spread(labels, scores).tolist()
     [1.0, nan]
     """
     valid, s = _scores(labels, scores)

@@ -222,7 +222,8 @@ def ais_log_partition(
     >>> import numpy as np
     >>> from companion.rbm import RBM, ais_log_partition, log_partition
     >>> X = (np.random.default_rng(0).random((100, 12)) > 0.5).astype(float)
-    >>> rbm = RBM(n_components=6, n_iter=5, learning_rate=0.1, random_state=0).fit(X)
+    >>> rbm = RBM(n_components=6, n_iter=5, learning_rate=0.1, random_state=0)
+    >>> rbm = rbm.fit(X)
     >>> est = ais_log_partition(rbm, X, n_betas=1000, random_state=0)
     >>> bool(abs(est.log_z - log_partition(rbm)) < 0.05)
     True
@@ -382,9 +383,11 @@ def ais_log_likelihood(
     Examples
     --------
     >>> import numpy as np
-    >>> from companion.rbm import RBM, ais_log_likelihood, exact_log_likelihood
+    >>> from companion.rbm import RBM, ais_log_likelihood
+    >>> from companion.rbm import exact_log_likelihood
     >>> X = (np.random.default_rng(0).random((100, 12)) > 0.5).astype(float)
-    >>> rbm = RBM(n_components=6, n_iter=5, learning_rate=0.1, random_state=0).fit(X)
+    >>> rbm = RBM(n_components=6, n_iter=5, learning_rate=0.1, random_state=0)
+    >>> rbm = rbm.fit(X)
     >>> ll = ais_log_likelihood(rbm, X, n_betas=1000, random_state=0)
     >>> bool(abs(ll.mean - exact_log_likelihood(rbm, X)) < 0.05)
     True

@@ -8,11 +8,26 @@ Every page of the book is loaded and fails the test for
 * a request that fails or answers 4xx/5xx,
 * an image that does not load,
 * math that MathJax did not typeset,
-* a code output wider than its column (a reader would have to scroll, or would
-  not see the end of the line at all),
+* raw markup that never rendered: a MyST role or directive (``{glue``,
+  ``{doc}``, a fence) in the text, or a paragraph of ``|``-separated cells (a
+  table that was not parsed),
+* a page wider than the screen (the reader scrolls the whole page sideways),
+* a code input, code output or Tip-box line wider than its box at 1280 px,
+  where the book's lines (76 characters) must fit; at 390 px such a box must
+  scroll on its own (a box that cuts its lines off fails at any width),
+* an output the browser wrapped a second time (text already wrapped by the
+  code, broken again by CSS into a ragged block),
+* a figure without a number, a caption or alt text that says what it shows
+  (an image in a cell output, not placed by ``{glue:figure}``),
+* a verdict table that is not the book's schema (columns exactly ``Claim |
+  Tested under | Verdict | Evidence``, one lower-case verdict word a cell),
+* a page without a ``<meta name="description">``, a ``<title>`` that repeats
+  the book's title, or a link to a placeholder repository,
 
-and, separately, for a broken internal link or anchor (read from the HTML
-files) and, at a phone's width of 390 px, a chapter list that does not open.
+each at 1280 px (a laptop) and at 390 px (a phone), and, separately, for a
+broken internal link or anchor (read from the HTML files) and, at a phone's
+width of 390 px, a chapter list that does not open. A failing page reports
+one line per problem, prefixed by the check that found it.
 
 MathJax: the book loads it from a CDN, which this machine cannot reach. The
 test serves a local copy of the same MathJax 3 bundle (``$MATHJAX_DIR``, which
@@ -168,7 +183,7 @@ def _open(browser: Any, server: str, viewport: dict[str, int]) -> tuple[Any, lis
 
 
 # Run in the page once it has loaded: what a reader would see as broken.
-_PAGE_CHECKS = """
+_PAGE_CHECKS = r"""
 async () => {
   const problems = [];
   if (document.querySelector('.math')) {
@@ -184,17 +199,135 @@ async () => {
   for (const m of document.querySelectorAll('.math')) {
     if (!m.querySelector('mjx-container')) problems.push('math not typeset: ' + m.textContent.slice(0, 80));
   }
+  // A box wider than the screen may scroll on its own on a phone; at 1280 px everything fits.
+  const desktop = window.innerWidth >= 1000;
+  const scrollsOnItsOwn = (el, stop) => {
+    for (let a = el; a && a !== stop && a !== document.body; a = a.parentElement) {
+      if (['auto', 'scroll'].includes(getComputedStyle(a).overflowX) && a.clientWidth <= window.innerWidth) return true;
+    }
+    return false;
+  };
   const outputs = document.querySelectorAll('.cell_output pre, .output pre, div.output_area pre');
   for (const pre of outputs) {
-    if (pre.scrollWidth > pre.clientWidth + 1) {
-      const line = pre.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b, '');
+    if (pre.scrollWidth > pre.clientWidth + 1 && (desktop || !scrollsOnItsOwn(pre, pre.parentElement))) {
+      const line = pre.textContent.split('\n').reduce((a, b) => a.length >= b.length ? a : b, '');
       problems.push('output wider than its column (' + pre.scrollWidth + ' > ' + pre.clientWidth + ' px): ' + line.slice(0, 100));
     }
   }
   for (const table of document.querySelectorAll('.cell_output table, article table')) {
     const box = table.closest('.cell_output, .table-wrapper, .pst-scrollable-table-container') || table.parentElement;
-    if (table.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX !== 'auto') {
+    if (table.scrollWidth > box.clientWidth + 1 && !scrollsOnItsOwn(table.parentElement, box.parentElement)) {
       problems.push('table wider than its column and not scrollable: ' + table.textContent.slice(0, 80));
+    }
+  }
+  const article = document.querySelector('article') || document.body;
+  // Raw markup: MyST that was never parsed, or a table left as |-text.
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  const roles = '(glue|glue:text|glue:figure|doc|ref|cite|cite:p|cite:t|numref|eq|math|func|class|mod|attr|meth|data|term|download)';
+  const raw = new RegExp('\\{' + roles + '\\}`|^\\s*```\\s*\\{');
+  // In inline code a role may be shown on purpose ({glue:text}`name` in a how-to, or the
+  // name of a {glue:figure} directive); a role that ends the code while its argument and
+  // backticks follow it as text ("plateau``") was nested in code and never rendered.
+  const cutRole = new RegExp('\\{' + roles + '\\}$');
+  const nested = code => {
+    const after = code.nextSibling ? (code.nextSibling.textContent || '') : '';
+    return cutRole.test(code.textContent.trim()) && /^[^\s`]+`/.test(after);
+  };
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest('pre, .highlight, script, style, .cell_input')) continue;
+    const inCode = parent.closest('code');
+    if (inCode ? nested(inCode) : raw.test(node.textContent)) {
+      problems.push('raw markup: ' + (inCode ? inCode.textContent : node.textContent).trim().slice(0, 90));
+    }
+  }
+  for (const p of article.querySelectorAll('p')) {
+    const text = p.textContent.trim();
+    if (text.startsWith('|') && (text.match(/\|/g) || []).length >= 3) {
+      problems.push('raw markup: a table shown as |-text: ' + text.slice(0, 90));
+    }
+  }
+  // The page itself must never scroll sideways.
+  const pageWidth = document.documentElement.scrollWidth;
+  if (pageWidth > window.innerWidth + 1) {
+    let widest = null;
+    for (const el of article.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.right > window.innerWidth + 1 && (!widest || r.width < widest.getBoundingClientRect().width)) widest = el;
+    }
+    problems.push('page wider than the screen (' + pageWidth + ' > ' + window.innerWidth + ' px)' +
+                  (widest ? ': ' + widest.tagName.toLowerCase() + '.' + [...widest.classList].join('.') + ' ' +
+                   (widest.textContent || '').trim().slice(0, 60) : ''));
+  }
+  // Code inputs, outputs and Tip boxes: lines fit at 1280 px; at 390 px a wider box scrolls.
+  // (Outputs have their own check above.)
+  const kinds = [['code input', 'div.cell_input pre'], ['Tip or admonition code', 'div.admonition pre'],
+                 ['code', 'article div.highlight pre:not(.cell_output pre)']];
+  const seen = new Set();
+  for (const [kind, selector] of kinds) {
+    for (const pre of article.querySelectorAll(selector)) {
+      if (seen.has(pre) || pre.closest('details:not([open])') || pre.offsetParent === null) continue;
+      seen.add(pre);
+      if (pre.scrollWidth <= pre.clientWidth + 1) continue;
+      const line = pre.textContent.split('\n').reduce((a, b) => a.length >= b.length ? a : b, '');
+      const scrolls = ['auto', 'scroll'].includes(getComputedStyle(pre).overflowX);
+      if (desktop || !scrolls) {
+        problems.push(kind + ' wider than its box (' + line.length + ' characters, ' + pre.scrollWidth + ' > ' +
+                      pre.clientWidth + ' px' + (scrolls ? '' : ', cut off') + '): ' + line.trim().slice(0, 70));
+      }
+    }
+  }
+  // Outputs wrapped again by the browser: more rendered lines than text lines.
+  for (const pre of article.querySelectorAll('.cell_output pre, .output pre')) {
+    if (pre.offsetParent === null) continue;
+    const cs = getComputedStyle(pre);
+    if (!/pre-wrap|pre-line|normal|break-spaces/.test(cs.whiteSpace)) continue;
+    const lineHeight = parseFloat(cs.lineHeight) || 1.2 * parseFloat(cs.fontSize);
+    const rendered = Math.round((pre.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom)) / lineHeight);
+    const lines = pre.textContent.replace(/\n+$/, '').split('\n').length;
+    if (rendered > lines) {
+      problems.push('output wrapped a second time by the browser (' + lines + ' lines shown as ' + rendered + '): ' +
+                    pre.textContent.trim().split('\n')[0].slice(0, 70));
+    }
+  }
+  // Figures: numbered, captioned, with alt text that says what they show.
+  for (const img of article.querySelectorAll('img')) {
+    if (img.closest('.bd-sidebar-primary, .bd-header, .navbar-brand, .sd-card, a.headerlink')) continue;
+    if (img.naturalWidth && img.naturalWidth < 48) continue;  // icons, badges
+    const name = (img.getAttribute('src') || '').split('/').pop();
+    const figure = img.closest('figure');
+    const caption = figure && figure.querySelector('figcaption');
+    const alt = (img.getAttribute('alt') || '').trim();
+    const missing = [];
+    if (!caption || !caption.textContent.trim()) missing.push('caption');
+    if (!caption || !caption.querySelector('.caption-number')) missing.push('number');
+    if (alt.length < 12 || /\.(png|jpe?g|svg|gif)$/i.test(alt) || /[0-9a-f]{16}/i.test(alt) || alt === name) missing.push('alt text');
+    if (missing.length) problems.push('figure without ' + missing.join(', ') + ': ' + name.slice(0, 40) + (alt ? ' (alt "' + alt.slice(0, 40) + '")' : ''));
+  }
+  // One verdict table schema and vocabulary.
+  const schema = ['claim', 'tested under', 'verdict', 'evidence'];
+  const verdicts = ['true', 'false', 'partly', 'harmful', 'useless', 'unnecessary', 'helps'];
+  for (const table of article.querySelectorAll('table')) {
+    const head = [...table.querySelectorAll('thead th, thead td')].map(c => c.textContent.trim().toLowerCase());
+    if (!head.some(h => ['verdict', 'grade', 'verdicts'].includes(h))) continue;
+    if (head.join('|') !== schema.join('|')) {
+      problems.push('verdict table with columns "' + head.join(' | ') + '", not "Claim | Tested under | Verdict | Evidence"');
+    }
+    const column = head.findIndex(h => ['verdict', 'grade', 'verdicts'].includes(h));
+    for (const row of table.querySelectorAll('tbody tr')) {
+      const cell = row.children[column];
+      const word = cell ? cell.textContent.trim() : '';
+      if (!verdicts.includes(word)) problems.push('verdict "' + word.slice(0, 40) + '" is not one lower-case word of ' + verdicts.join(', '));
+    }
+  }
+  // Head: a description, a title without the book's title twice, no placeholder links.
+  const meta = document.querySelector('meta[name="description"]');
+  if (!meta || (meta.getAttribute('content') || '').trim().length < 40) problems.push('no meta description (at least 40 characters)');
+  const parts = document.title.split(' \u2014 ').map(t => t.trim());
+  if (parts.length > 1 && parts[0] === parts[parts.length - 1]) problems.push('title repeats the book title: ' + document.title);
+  for (const a of document.querySelectorAll('a[href]')) {
+    if (/example\.(com|org)\/|\/OWNER\/|training-failures\/training-failures-book/.test(a.href)) {
+      problems.push('link to a placeholder: ' + a.href);
     }
   }
   return problems;
@@ -210,7 +343,14 @@ def page_problems(browser: Any, server: str, rel: str, viewport: dict[str, int] 
         problems += page.evaluate(_PAGE_CHECKS)
     finally:
         page.context.close()
-    return problems
+    # Each problem once (a check may meet the same line in several boxes).
+    return list(dict.fromkeys(problems))
+
+
+def report(rel: str, viewport: dict[str, int], problems: list[str]) -> str:
+    """One readable block per page: the page, the width, then one line per problem."""
+    lines = [f"{rel} at {viewport['width']} px: {len(problems)} problem{'s' if len(problems) != 1 else ''}"]
+    return "\n".join(lines + [f"  - {p}" for p in sorted(problems)])
 
 
 def chapter_list_opens(browser: Any, server: str, rel: str = "book/intro.html") -> list[str]:
@@ -250,9 +390,12 @@ def test_internal_links_and_anchors_resolve() -> None:
     assert broken_links() == []
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
 @pytest.mark.parametrize("rel", PAGES)
-def test_page_renders_cleanly(browser: Any, server: str, rel: str) -> None:
-    assert page_problems(browser, server, rel) == []
+def test_page_renders_cleanly(browser: Any, server: str, rel: str, viewport: dict[str, int]) -> None:
+    problems = page_problems(browser, server, rel, viewport)
+    if problems:
+        pytest.fail(report(rel, viewport, problems), pytrace=False)
 
 
 def test_chapter_list_opens_on_a_phone(browser: Any, server: str) -> None:
@@ -274,8 +417,32 @@ def broken_site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     _page(tmp_path, "image.html", "<img src='nothing.png'>")
     _page(tmp_path, "math.html", "<span class='math'>\\(x^2\\)</span>")
     _page(tmp_path, "wide.html", "<div class='cell_output' style='width:300px'>"
-                                 "<pre style='overflow:auto'>" + "x" * 400 + "</pre></div>")
+                                 "<pre style='overflow:hidden'>" + "x" * 400 + "</pre></div>")
     _page(tmp_path, "outside.html", "<script src='https://example.org/x.js'></script>")
+    _page(tmp_path, "raw.html", "<p>The plateau is {glue:text}`plateau` here.</p>"
+                                "<p>It reads <code>loss: {glue:text}</code>plateau`` on every epoch.</p>"
+                                "<p>Glue it with <code>{glue:text}`name`</code> (a how-to, not a defect).</p>"
+                                "<p>| gap | exact | ours |\n| --- | --- | --- |\n| 1 | 2 | 3 |</p>")
+    _page(tmp_path, "pagewide.html", "<div style='width:2000px'>a row of cards too wide for any screen</div>")
+    _page(tmp_path, "widecode.html", "<div class='cell_input'><div class='highlight'><pre style='overflow-x:auto'>"
+                                     + "x = 1  # " + "y" * 200 + "</pre></div></div>")
+    _page(tmp_path, "tip.html", "<div class='admonition tip' style='width:300px'><p>Tip</p><div class='highlight'>"
+                                "<pre style='overflow:hidden'>" + "z" * 90 + "</pre></div></div>")
+    _page(tmp_path, "wrapped.html", "<div class='cell_output' style='width:300px'><pre style='white-space:pre-wrap'>"
+                                    + "word " * 40 + "</pre></div>")
+    (tmp_path / "plot.png").write_bytes(_PNG)
+    _page(tmp_path, "figure.html", "<div class='cell_output'><img src='plot.png' "
+                                   "alt='../_images/7e3dc26ea7481d4036ff87b6ff72797e.png'></div>")
+    _page(tmp_path, "verdict.html", "<table><thead><tr><th>Claim</th><th>Grade</th><th>Measured</th></tr></thead>"
+                                    "<tbody><tr><td>a</td><td>Not measurable</td><td>1</td></tr></tbody></table>")
+    (tmp_path / "head.html").write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Book \u2014 Book</title></head><body><article>"
+        "<a href='https://github.com/training-failures/training-failures-book'>repo</a></article></body></html>",
+        encoding="utf-8")
+    _page(tmp_path, "clean.html", "<p>Nothing wrong here.</p>"
+                                  "<figure><img src='plot.png' alt='A loss curve that falls to the floor.'>"
+                                  "<figcaption><span class='caption-number'>Fig. 1 </span>"
+                                  "<span class='caption-text'>The loss falls.</span></figcaption></figure>")
     httpd, url = serve(tmp_path)
     yield tmp_path, url
     httpd.shutdown()
@@ -287,6 +454,14 @@ def test_guard_catches_broken_links(broken_site: tuple[Path, str]) -> None:
     assert any("missing anchor 'other.html#nowhere'" in p for p in problems)
 
 
+# A 64 x 48 grey PNG: an image that loads.
+_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000040000000300800000000842023"
+    "c3000000254944415478daedcc411100000c0220a31bdd10fbed2000e9510402"
+    "81402010080402c1d76030be005b6215e6350000000049454e44ae426082")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
 @pytest.mark.parametrize("name, expected", [
     ("console.html", "console error: boom"),
     ("image.html", "image did not load"),
@@ -294,11 +469,49 @@ def test_guard_catches_broken_links(broken_site: tuple[Path, str]) -> None:
     ("math.html", "math not typeset"),
     ("wide.html", "output wider than its column"),
     ("outside.html", "request to an outside host"),
+    ("raw.html", "raw markup: The plateau is {glue:text}"),
+    ("raw.html", "raw markup: a table shown as |-text"),
+    ("raw.html", "raw markup: loss: {glue:text}"),
+    ("pagewide.html", "page wider than the screen"),
+    ("tip.html", "Tip or admonition code wider than its box"),
+    ("wrapped.html", "output wrapped a second time by the browser"),
+    ("figure.html", "figure without caption, number, alt text"),
+    ("verdict.html", 'verdict table with columns "claim | grade | measured"'),
+    ("verdict.html", 'verdict "Not measurable" is not one lower-case word'),
+    ("head.html", "no meta description"),
+    ("head.html", "title repeats the book title"),
+    ("head.html", "link to a placeholder"),
 ])
 def test_guard_catches_page_defects(browser: Any, broken_site: tuple[Path, str], name: str,
-                                    expected: str) -> None:
-    problems = page_problems(browser, broken_site[1], name)
+                                    expected: str, viewport: dict[str, int]) -> None:
+    problems = page_problems(browser, broken_site[1], name, viewport)
     assert any(expected in p for p in problems), problems
+
+
+def test_guard_holds_code_lines_to_the_column_at_1280_and_lets_a_phone_scroll(
+        browser: Any, broken_site: tuple[Path, str]) -> None:
+    # 209 characters fit no column at 1280 px; on a phone the box scrolls on its own.
+    assert any("code input wider than its box" in p
+               for p in page_problems(browser, broken_site[1], "widecode.html", DESKTOP))
+    assert not any("wider than its box" in p
+                   for p in page_problems(browser, broken_site[1], "widecode.html", PHONE))
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
+def test_guard_passes_a_clean_page(browser: Any, broken_site: tuple[Path, str], viewport: dict[str, int]) -> None:
+    # Only the description is missing from the guard's minimal page.
+    assert page_problems(browser, broken_site[1], "clean.html", viewport) == [
+        "no meta description (at least 40 characters)"]
+
+
+def test_guard_lets_inline_code_show_a_role(browser: Any, broken_site: tuple[Path, str]) -> None:
+    problems = page_problems(browser, broken_site[1], "raw.html")
+    assert not any("{glue:text}`name`" in p for p in problems), problems
+
+
+def test_report_reads_one_line_per_problem() -> None:
+    text = report("book/x.html", PHONE, ["b problem", "a problem"])
+    assert text.splitlines() == ["book/x.html at 390 px: 2 problems", "  - a problem", "  - b problem"]
 
 
 def test_guard_catches_a_chapter_list_that_does_not_open(browser: Any,

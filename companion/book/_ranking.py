@@ -1,10 +1,11 @@
-"""Harness for the ranking chapters' trials: float32 limits, references, seeds.
+"""Harness for the ranking chapters' trials: references, float32 measurements, seeds.
 
 Defined in :doc:`/book/ranking/zero_loss` (the oracle reference and the
 label-agnostic bound), :doc:`/book/ranking/uniform_scores` (the score gradient
 at uniform scores, multi-seed trials and their grades) and
 :doc:`/book/ranking/unscaled_features` (the float32 limits of
-tensorflow-ranking's ListMLE, derived and then measured).
+tensorflow-ranking's ListMLE, derived in :mod:`companion.ranking._limits` and
+measured here).
 
 NumPy only at import; the functions that measure tensorflow-ranking or train a
 Keras model import TensorFlow when called.
@@ -13,26 +14,16 @@ Keras model import TensorFlow when called.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
-    "FLT_MIN",
-    "UNDERFLOW_GAP",
-    "TFR_PAD_LOGIT",
-    "PADDED_UNDERFLOW_SCORE",
-    "ROUND_TO_ZERO_GAP",
-    "EPSILON_BEST_GAP",
-    "SIGMOID_ONE_FROM",
     "listmle_numpy",
     "uniform_score_gradient",
     "shuffled_label_loss",
     "oracle_loss",
-    "Summary",
-    "summarize",
-    "paired_grade",
     "tfr_threshold",
     "tfr_loss_per_list",
     "longest_zero_list",
@@ -40,29 +31,6 @@ __all__ = [
     "sigmoid_limits",
     "train_scorer",
 ]
-
-#: Smallest normal float32, 2**-126. TensorFlow on CPU flushes smaller
-#: (subnormal) results to 0, so ``exp(x)`` is exactly 0 below ``ln(FLT_MIN)``.
-FLT_MIN: float = float(np.finfo(np.float32).tiny)
-#: ``-ln(FLT_MIN)`` = 87.34: once an item's score is this far below its list's
-#: maximum, tensorflow-ranking's ``exp(s - max)`` underflows to 0 and the log
-#: of its tail sum is -inf. (An underflow, not an overflow.)
-UNDERFLOW_GAP: float = -math.log(FLT_MIN)
-#: The logit tensorflow-ranking 0.5.5 gives padded items: ``ln(1e-10)``.
-TFR_PAD_LOGIT: float = math.log(1e-10)
-#: With padding, the padded logit ``ln(1e-10)`` sits :data:`UNDERFLOW_GAP`
-#: below a best score of 87.34 - 23.03 = 64.31: from there the padding tail
-#: turns the loss -inf, whatever the gaps among valid items.
-PADDED_UNDERFLOW_SCORE: float = UNDERFLOW_GAP + TFR_PAD_LOGIT
-#: ``24 ln 2`` = 16.64: from this gap on ``1 + exp(-gap)`` rounds to 1 in
-#: float32 (the increment is at most half a unit in the last place, 2**-24).
-ROUND_TO_ZERO_GAP: float = 24.0 * math.log(2.0)
-#: ``ln(1e10) / 2`` = 11.51: where keras-rs' ``log(tail + 1e-10)`` formula has
-#: its minimum for a correctly ranked pair (``exp(-gap) = 1e-10 * exp(gap)``).
-EPSILON_BEST_GAP: float = -math.log(1e-10) / 2.0
-#: From about this input the float32 sigmoid returns exactly 1.0 (the same
-#: rounding as :data:`ROUND_TO_ZERO_GAP`); exactly 0.0 only below ``ln(FLT_MIN)``.
-SIGMOID_ONE_FROM: float = ROUND_TO_ZERO_GAP
 
 
 def _as_lists(labels: ArrayLike, scores: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -285,117 +253,6 @@ def oracle_loss(
     return float(loss), float(scale)
 
 
-class Summary(NamedTuple):
-    """Mean and spread of one measurement over seeds.
-
-    Attributes
-    ----------
-    mean, sd : float
-        Mean and sample standard deviation (``ddof=1``) over seeds.
-    n : int
-        Number of seeds.
-    text : str
-        ``"mean ± sd"``, the spread to 1 significant digit and the mean to
-        the same decimal place: the precision the spread supports.
-    """
-
-    mean: float
-    sd: float
-    n: int
-    text: str
-
-
-def _decimals(sd: float) -> int:
-    if sd == 0.0 or not math.isfinite(sd):
-        return 3
-    return max(0, -int(math.floor(math.log10(abs(sd)))))
-
-
-def summarize(values: ArrayLike) -> Summary:
-    """Mean and spread over seeds, printed at the precision the spread supports.
-
-    Parameters
-    ----------
-    values : array-like of shape (n_seeds,)
-        One measurement per seed; at least 2.
-
-    Returns
-    -------
-    Summary
-        Mean, standard deviation, count and a ``"12.3 ± 0.4"`` text. A spread
-        of 0 prints the mean to 3 decimals.
-
-    Raises
-    ------
-    ValueError
-        With fewer than 2 values, or non-finite ones.
-
-    Examples
-    --------
-    >>> summarize([11.71, 11.93, 11.52, 11.80, 11.62]).text
-    '11.7 ± 0.2'
-    """
-    v = np.asarray(values, dtype=np.float64).ravel()
-    if v.size < 2:
-        raise ValueError(f"a spread needs at least 2 seeds, got {v.size}.")
-    if not np.isfinite(v).all():
-        raise ValueError("values must be finite; report diverged runs separately.")
-    mean, sd = float(v.mean()), float(v.std(ddof=1))
-    sd_shown = float(f"{sd:.1g}") if sd > 0 else 0.0
-    d = _decimals(sd_shown)
-    return Summary(mean, sd, int(v.size), f"{mean:.{d}f} ± {sd_shown:.{d}f}")
-
-
-def paired_grade(
-    baseline: ArrayLike,
-    treated: ArrayLike,
-    *,
-    lower_is_better: bool = True,
-    threshold: float = 2.0,
-) -> tuple[str, Summary]:
-    """Grade a change against its baseline over paired seeds.
-
-    Each seed runs both arms, so the per-seed differences ``treated -
-    baseline`` cancel what the seed shares. The change *helps* if the mean
-    difference is better than `threshold` standard errors, is *harmful* if it
-    is worse by as much, and has *no effect* otherwise. (Whether a remedy is
-    *unnecessary*, because the problem it targets does not occur, is a
-    separate finding that the chapter measures directly.)
-
-    Parameters
-    ----------
-    baseline, treated : array-like of shape (n_seeds,)
-        One measurement per seed, same seeds in the same order.
-    lower_is_better : bool, default=True
-        True for a loss, False for NDCG.
-    threshold : float, default=2.0
-        Standard errors the mean difference must exceed.
-
-    Returns
-    -------
-    grade : {"helps", "harmful", "no effect"}
-    difference : Summary
-        Of ``treated - baseline`` per seed.
-
-    Examples
-    --------
-    >>> paired_grade([12.0, 12.1, 11.9, 12.2, 12.0], [11.0, 11.2, 10.9, 11.1, 11.0])[0]
-    'helps'
-    """
-    b = np.asarray(baseline, dtype=np.float64).ravel()
-    t = np.asarray(treated, dtype=np.float64).ravel()
-    if b.shape != t.shape:
-        raise ValueError(f"baseline and treated need one value per seed each; got {b.size} and {t.size}.")
-    diff = summarize(t - b)
-    se = diff.sd / math.sqrt(diff.n)
-    better = -diff.mean if lower_is_better else diff.mean
-    if better > threshold * se and better != 0.0:
-        return "helps", diff
-    if -better > threshold * se and better != 0.0:
-        return "harmful", diff
-    return "no effect", diff
-
-
 def tfr_loss_per_list(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float64]:
     """tensorflow-ranking's ListMLE of each list (no reduction), as float64.
 
@@ -463,7 +320,7 @@ def longest_zero_list(*, even: bool, max_len: int = 12, step: float = 0.01) -> t
 
     Every term of the loss must round to 0 in float32, so each item must lie
     far enough below the one before it, while the last item must stay within
-    :data:`UNDERFLOW_GAP` of the best, or the loss turns -inf. With `even`
+    :data:`~companion.ranking.UNDERFLOW_GAP` of the best, or the loss turns -inf. With `even`
     gaps, every gap from 16 to 40 is tried in steps of `step`; otherwise each
     next gap is the smallest (in steps of `step`, from 5) that keeps the loss
     exactly 0, the tightest packing float32 allows.
@@ -555,7 +412,7 @@ def sigmoid_limits(step: float = 0.001) -> tuple[float, float]:
     """Where the float32 sigmoid of Keras returns exactly 1.0 and exactly 0.0.
 
     Measured on a grid of `step` from -100 to 30. In float32, ``sigmoid(x)``
-    is exactly 1.0 from about :data:`SIGMOID_ONE_FROM` (16.64) on, but exactly
+    is exactly 1.0 from about :data:`~companion.ranking.ROUND_TO_ZERO_GAP` (16.64) on, but exactly
     0.0 only below about ``-UNDERFLOW_GAP`` (-87.34): a classifier's head
     saturates far sooner on the positive side (:doc:`/book/ranking/uniform_scores`).
 
@@ -618,8 +475,7 @@ def train_scorer(
     import tensorflow as tf
     import tensorflow_ranking as tfr
 
-    from companion.ranking._keras import make_scorer
-    from companion.ranking._metrics import mean_ndcg, score_spread
+    from companion.ranking import make_scorer, mean_ndcg, score_spread
 
     X_tr, y_tr, X_va, y_va = (np.asarray(a, dtype=np.float32) for a in data)
     model = make_scorer(**scorer_args)

@@ -14,7 +14,18 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["sig", "glue", "Table"]
+__all__ = ["sig", "glue", "Table", "TEXT_WIDTH", "VERDICTS"]
+
+#: Characters of monospace text a code cell or an output shows at 1280 px, the
+#: book's reference width (measured in Chromium: 77 in a code cell, 78 in an
+#: output; ``_static/book.css``). Code lines and printed text wrap at this width,
+#: once, so the browser never wraps them again.
+TEXT_WIDTH = 76
+
+#: The verdict vocabulary (BOOK-DESIGN.md): a claim is true, false or partly; a
+#: remedy is harmful, useless, unnecessary, helps or partly. A ``Verdict``
+#: column of a :class:`Table` shows them as badges.
+VERDICTS = ("true", "false", "partly", "harmful", "useless", "unnecessary", "helps")
 
 Number = Union[int, float, "np.integer[Any]", "np.floating[Any]"]
 
@@ -117,8 +128,8 @@ def glue(name: str, value: Any, digits: int = 3, fmt: Optional[str] = None) -> N
         from myst_nb import glue as _glue
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "companion.glue hands figures to a Jupyter Book through MyST-NB, which is not "
-            "installed. Install it with `pip install myst-nb` (or companion[book])."
+            "companion.book.glue hands figures to a Jupyter Book through MyST-NB, which is not "
+            "installed. Install it with `pip install myst-nb` (or this repository's `[book]` extra)."
         ) from exc
 
     if fmt is not None:
@@ -170,6 +181,13 @@ class Table:
     ValueError
         If a row has a different number of cells than there are columns.
 
+    Notes
+    -----
+    In a column headed ``Verdict``, a cell holding one word of
+    :data:`VERDICTS` is marked ``class="verdict verdict-<word>"`` in HTML,
+    which the book's stylesheet draws as a badge (as it does for Markdown
+    tables, through ``_ext/book_html.py``).
+
     Examples
     --------
     >>> print(Table([["digits", 0.9], ["wine", 0.95]], ["data", "accuracy"]))
@@ -207,12 +225,20 @@ class Table:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        def cell(value: Any, tag: str) -> str:
+        names = [c.strip().lower() for c in self.columns]
+        verdict_column = names.index("verdict") if "verdict" in names else -1
+
+        def cell(value: Any, tag: str, j: int = -1) -> str:
             inner = value._repr_html_() if hasattr(value, "_repr_html_") else html.escape(str(value))
+            word = str(value).strip().lower()
+            if tag == "td" and j == verdict_column and word in VERDICTS:
+                return (f'<td class="verdict verdict-{word}">'
+                        f'<span class="verdict-word">{inner}</span></td>')
             numeric = ' class="num"' if self._numeric(value) else ""
             return f"<{tag}{numeric}>{inner}</{tag}>"
 
         head = "".join(cell(c, "th") for c in self.columns)
-        body = "".join("<tr>" + "".join(cell(v, "td") for v in row) + "</tr>" for row in self.rows)
+        body = "".join("<tr>" + "".join(cell(v, "td", j) for j, v in enumerate(row)) + "</tr>"
+                       for row in self.rows)
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -11,7 +11,8 @@ from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ["COLORS", "COLUMN_WIDTH", "DPI", "plot_curves", "new_figure", "filter_grid", "plot_histograms"]
+__all__ = ["COLORS", "COLUMN_WIDTH", "DPI", "STYLE", "plot_curves", "new_figure", "filter_grid",
+           "plot_histograms", "place_legend"]
 
 #: One colour per role, across the whole book.
 COLORS: dict[str, str] = {
@@ -37,6 +38,30 @@ DPI = 150
 #: Panels per row: more would shrink tick labels below legibility in the column.
 MAX_PANELS_PER_ROW = 2
 
+#: Font sizes, in points, for a figure :data:`COLUMN_WIDTH` wide. The page
+#: scales the figure to the column: 660 px at 1280 px, 358 px on a 390 px
+#: phone, where a point of this figure is 0.72 px. Matplotlib's defaults (10
+#: pt ticks, 8 pt legends) came out at 6 to 7 px on a phone; these give 8 to 9
+#: px there and 15 to 17 px on a laptop, the size of the text beside them.
+STYLE: dict[str, Any] = {
+    "font.size": 12.5,
+    "axes.titlesize": 12.5,
+    "axes.labelsize": 12.5,
+    "xtick.labelsize": 11.5,
+    "ytick.labelsize": 11.5,
+    "legend.fontsize": 11.5,
+    "legend.title_fontsize": 11.5,
+    "legend.frameon": False,
+    "figure.titlesize": 13,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.markersize": 5,
+}
+
+#: Line styles given, in turn, to the runs that share a role, so that two
+#: failing runs never draw as one red line (their shades differ too).
+_LINESTYLES = ("-", "--", "-.", (0, (1, 1.5)), (0, (5, 1.5, 1, 1.5, 1, 1.5)))
+
 
 def new_figure(ncols: int = 1, *, width: Optional[float] = None,
                height: float = 3.4) -> tuple[Any, Any]:
@@ -44,7 +69,10 @@ def new_figure(ncols: int = 1, *, width: Optional[float] = None,
 
     At most :data:`MAX_PANELS_PER_ROW` panels stand side by side; more wrap
     onto further rows (a figure three panels wide, scaled into the column,
-    had tick labels too small to read).
+    had tick labels too small to read). With an odd number of panels the
+    first takes the whole top row, so no quarter of the figure is left
+    empty and the panels to compare (the last two) stand side by side.
+    Fonts follow :data:`STYLE`.
 
     Parameters
     ----------
@@ -68,12 +96,20 @@ def new_figure(ncols: int = 1, *, width: Optional[float] = None,
     per_row = min(ncols, MAX_PANELS_PER_ROW)
     nrows = -(-ncols // per_row)
     fig_width = COLUMN_WIDTH if ncols > 1 else min(width or COLUMN_WIDTH, COLUMN_WIDTH)
-    fig, axes = plt.subplots(nrows, per_row, figsize=(fig_width, height * nrows), dpi=DPI,
-                             constrained_layout=True, squeeze=False)
-    flat = axes.ravel()
-    for extra in flat[ncols:]:
-        extra.remove()
-    return fig, (flat[0] if ncols == 1 else flat[:ncols])
+    import matplotlib
+
+    for key, value in STYLE.items():
+        matplotlib.rcParams[key] = value  # type: ignore[index]
+    fig = plt.figure(figsize=(fig_width, height * nrows), dpi=DPI, layout="constrained")
+    grid = fig.add_gridspec(nrows, per_row)
+    slots = [(r, c) for r in range(nrows) for c in range(per_row)]
+    axes: list[Any] = []
+    if ncols % per_row:  # an odd count: the first panel spans the top row
+        axes.append(fig.add_subplot(grid[0, :]))
+        slots = slots[per_row:]
+    for r, c in slots[:ncols - len(axes)]:
+        axes.append(fig.add_subplot(grid[r, c]))
+    return fig, (axes[0] if ncols == 1 else np.array(axes, dtype=object))
 
 
 def plot_curves(
@@ -89,6 +125,7 @@ def plot_curves(
     logy: bool = False,
     markers: bool = True,
     legend_outside: bool = False,
+    legend: str = "below",
 ) -> None:
     """Draw learning curves (or any curves) with reference lines.
 
@@ -102,13 +139,15 @@ def plot_curves(
         ``"oracle"``), or a matplotlib colour (``"C3"``, ``"#8c564b"``) for a
         curve that has no role in the book's scheme: one colour per learning
         rate of a sweep (:doc:`/book/rbm/learning_rate`), for example.
-        Non-finite values (NaN, -inf) are left as gaps and
-        marked with an ``x`` near the x axis, so a diverged run is visible; on
-        a log y-axis, values of exactly 0 are marked with a ``v`` there (each
-        curve's markers at their own height).
-        Earlier curves are drawn thicker and underneath, each with its own
-        marker, and a role used twice is dashed the second time, so no curve
-        hides another.
+        Runs that share a role get their own shade and line style (two
+        failing runs never draw as one red line). Earlier curves are drawn
+        thicker and underneath, each with its own marker, so no curve hides
+        another.
+        Non-finite values (NaN, -inf) are left as gaps, and each x where a
+        curve is not finite is marked by a thin vertical line in the curve's
+        colour (labelled "not finite" in the legend): a mark across the
+        whole height, so it never reads as a value. On a log y-axis, values
+        of exactly 0 are gaps marked the same way ("exactly 0").
     references : mapping of str to float, optional
         Horizontal lines, label to y. A label starting with ``"chance"``,
         ``"floor"`` or ``"oracle"`` takes that role's colour and dash.
@@ -123,8 +162,10 @@ def plot_curves(
     markers : bool, default=True
         Mark each point.
     legend_outside : bool, default=False
-        Put the legend to the right of the axes, off the data (for many
-        curves).
+        Same as ``legend="right"`` (kept for older calls).
+    legend : {"below", "right", "inside", "none"}, default="below"
+        Where the legend goes (:func:`place_legend`): below or right of the
+        axes, off the data, or inside them.
 
     Notes
     -----
@@ -132,7 +173,7 @@ def plot_curves(
     ``<Axes ...>`` text output.
     """
     n_curves = len(curves)
-    seen_roles: set[str] = set()
+    role_uses: dict[str, int] = {}
     for i, (label, curve) in enumerate(curves.items()):
         if isinstance(curve, tuple) and len(curve) == 2 and isinstance(curve[1], str):
             values, role = curve
@@ -140,22 +181,21 @@ def plot_curves(
             values, role = curve, "other"
         y = np.asarray(values, dtype=np.float64)
         xs = np.arange(1, len(y) + 1) if x is None else np.asarray(x, dtype=np.float64)
-        color = COLORS.get(role) or (role if _is_colour(role) else COLORS["other"])
-        linestyle = "--" if role in seen_roles else "-"
-        seen_roles.add(role)
+        use = role_uses.get(role, 0)
+        role_uses[role] = use + 1
+        base = COLORS.get(role) or (role if _is_colour(role) else COLORS["other"])
+        color = _shade(base, use)
+        linestyle = _LINESTYLES[use % len(_LINESTYLES)]
         finite = np.isfinite(y)
         zero = finite & (y == 0.0) if logy else np.zeros_like(finite)
         shown = finite & ~zero
         ax.plot(xs, np.where(shown, y, np.nan), marker=_MARKERS[i % len(_MARKERS)] if markers else None,
                 markersize=3 + 1.5 * (n_curves - 1 - i), color=color, label=label, linestyle=linestyle,
                 linewidth=1.5 + 1.5 * (n_curves - 1 - i), alpha=0.85, zorder=3 + i)
-        for mask, symbol, what in ((~finite, "x", "not finite"), (zero, "v", "exactly 0")):
-            if mask.any():
-                # Staggered heights (in axes units), so markers of different curves do not overlap.
-                ax.plot(xs[mask], np.full(int(mask.sum()), 0.03 + 0.04 * i), linestyle="none", marker=symbol,
-                        color=color,
-                        markersize=5 + 1.5 * (n_curves - 1 - i), transform=ax.get_xaxis_transform(),
-                        clip_on=False, zorder=3 + i, label=f"{label}: {what}")
+        for mask, style, what in ((~finite, (0, (1, 2)), "not finite"), (zero, (0, (4, 2)), "exactly 0")):
+            for k, at in enumerate(xs[mask]):
+                ax.axvline(at, color=color, linestyle=style, linewidth=1.0, alpha=0.6, zorder=2,
+                           label=f"{label}: {what}" if k == 0 else "_nolegend_")
     for label, value in (references or {}).items():
         ref_role = next((r for r in _REFERENCE_STYLE if label.lower().startswith(r)), None)
         ax.axhline(value, color=COLORS[ref_role] if ref_role else COLORS["other"],
@@ -174,10 +214,61 @@ def plot_curves(
     if title:
         ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    if legend_outside:
-        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    place_legend(ax, "right" if legend_outside else legend)
+
+
+def place_legend(ax: Any, where: str = "below") -> None:
+    """Put the legend of `ax` where it covers no data.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes whose labelled artists the legend lists.
+    where : {"below", "right", "inside", "none"}, default="below"
+        ``"below"``: under the axes and their x label, in up to two columns
+        (best on a phone: the plot keeps the column's width); ``"right"``:
+        beside the axes; ``"inside"``: matplotlib's best place inside the
+        axes (only for a plot with room to spare); ``"none"``: no legend.
+        The figure's constrained layout makes room for a legend outside.
+
+    Raises
+    ------
+    ValueError
+        If `where` is not one of the four places.
+    """
+    from matplotlib.transforms import ScaledTranslation
+
+    if where not in ("below", "right", "inside", "none"):
+        raise ValueError(f"where must be 'below', 'right', 'inside' or 'none', got {where!r}.")
+    handles, labels = ax.get_legend_handles_labels()
+    if where == "none" or not handles:
+        return
+    if where == "inside":
+        ax.legend(loc="best")
+    elif where == "right":
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     else:
-        ax.legend(fontsize="small")
+        # Anchored a fixed distance under the axes (tick labels and x label), in points,
+        # so the gap does not depend on the panel's height.
+        fig = ax.figure
+        below = ax.transAxes + ScaledTranslation(0, -42 / 72, fig.dpi_scale_trans)
+        longest = max(len(str(label)) for label in labels)
+        ncols = 1 if len(handles) == 1 or longest > 28 else 2
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
+                  ncols=ncols, borderaxespad=0.0, handlelength=2.6)
+
+
+def _shade(color: str, use: int) -> str:
+    """The `use`-th shade of `color`: itself, then darker and lighter variants."""
+    if use == 0:
+        return color
+    from matplotlib.colors import to_hex, to_rgb
+
+    rgb = np.asarray(to_rgb(color))
+    factor = (0.6, 1.45, 0.8, 1.25)[(use - 1) % 4]
+    shaded = rgb * factor if factor < 1 else 1 - (1 - rgb) / factor
+    r, g, b = (float(v) for v in np.clip(shaded, 0.0, 1.0))
+    return str(to_hex((r, g, b)))
 
 
 def _is_colour(value: str) -> bool:
@@ -246,6 +337,7 @@ def plot_histograms(
     xlabel: str = "value",
     title: Optional[str] = None,
     logx: bool = False,
+    legend: str = "below",
 ) -> None:
     """Overlaid histograms (weights, updates, activations), coloured by role.
 
@@ -264,6 +356,8 @@ def plot_histograms(
     logx : bool, default=False
         Bin and draw on a log scale of ``|value|`` (for magnitudes that span
         decades, such as weights of a failing and a healthy run).
+    legend : {"below", "right", "inside", "none"}, default="below"
+        Where the legend goes (:func:`place_legend`).
     """
     arrays = {label: np.asarray(values, dtype=np.float64).ravel() for label, (values, _) in samples.items()}
     finite = np.concatenate([a[np.isfinite(a)] for a in arrays.values()])
@@ -281,4 +375,4 @@ def plot_histograms(
     ax.set_ylabel("count")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small")
+    place_legend(ax, legend)

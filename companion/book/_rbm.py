@@ -4,8 +4,8 @@ Defined in :doc:`/book/rbm/monitoring` (the likelihood trace, the multi-seed
 trials of initialisation, CD-k and model size) and used in
 :doc:`/book/rbm/learning_rate`. A comparison that could go either way runs
 over at least 5 seeds and is reported as mean and spread
-(:func:`companion.ranking.summarize`, shared with Part I); a remedy is graded
-on paired seeds with :func:`companion.ranking.paired_grade`.
+(:func:`companion.book.summarize`, shared with Part I); a remedy is graded
+on paired seeds with :func:`companion.book.paired_grade`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from companion.ranking._trials import Summary, paired_grade, summarize
+from companion.book._stats import Summary, summarize
 from companion.rbm import RBM, ais_log_likelihood, ais_log_partition
 
-# summarize, paired_grade and Summary are Part I's (companion.ranking), imported here for the
-# chapters' convenience and documented there.
 __all__ = ["SEEDS", "SeedTrial", "over_seeds", "train_from", "fit_with_schedule", "LikelihoodTrace",
            "likelihood_trace", "held_out_likelihood"]
 
@@ -45,7 +43,7 @@ class SeedTrial:
     values: dict[str, NDArray[np.float64]] = field(default_factory=dict)
 
     def summary(self, key: str) -> Summary:
-        """Mean and spread of measurement `key` (:func:`companion.ranking.summarize`).
+        """Mean and spread of measurement `key` (:func:`companion.book.summarize`).
 
         Values are rounded to 12 significant digits first, so that runs
         which agree up to rounding show a spread of 0.

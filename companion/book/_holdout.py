@@ -192,7 +192,7 @@ def run_scenario(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> 
 
 def _run(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> tuple[list[str], Any]:
     from companion import seed_everything
-    from companion.diagnose._cases import fit_rbm, make_ranking_run
+    from companion.book._cases import fit_rbm, make_ranking_run
     from companion.diagnose._static import diagnose_rbm
 
     seed_everything(scenario.seed if scenario.model_seed is None else scenario.model_seed)
@@ -279,8 +279,8 @@ def evaluate_doctor(scenarios: Iterable[Scenario], *, baselines: bool = False) -
 
 
 def scores_table(result: Mapping[str, Any]) -> Any:
-    """A :class:`companion.Table` of :func:`evaluate_doctor`'s rows: scenario, expected, found, verdict."""
-    from companion import Table
+    """A :class:`companion.book.Table` of :func:`evaluate_doctor`'s rows: scenario, expected, found, verdict."""
+    from companion.book._report import Table
 
     body = []
     for r in result["rows"]:
@@ -300,7 +300,7 @@ def confusion_table(result: Mapping[str, Any]) -> Any:
     the two generic detectors, which name no cause, count when they raise an
     alarm at all.
     """
-    from companion import Table
+    from companion.book._report import Table
 
     body = []
     names = list(dict.fromkeys(r["name"] for r in result["rows"]))

@@ -1,0 +1,150 @@
+"""The book's harness: what the chapters use to run, grade and show their trials.
+
+Nothing here is needed to use :mod:`companion.ranking`, :mod:`companion.rbm`
+or :mod:`companion.diagnose` in your own code; this subpackage holds what the
+book itself runs on top of them:
+
+- trials over seeds and their statistics (:func:`summarize`,
+  :func:`paired_grade`, :func:`over_seeds`), and the reference computations of
+  the ranking chapters (:func:`oracle_loss`, :func:`tfr_threshold`, ...);
+- the failures rebuilt from the doctor's registry (:func:`ranking_case`,
+  :func:`rbm_case`, :func:`data_case`) and the doctor's out-of-sample
+  evaluation (:func:`holdout_scenarios`, :func:`evaluate_doctor`);
+- printing and gluing figures into the prose (:func:`sig`, :func:`glue`,
+  :class:`Table`) and drawing them (:mod:`companion.book.plotting`).
+
+The library never imports this subpackage (``tests/test_import_graph.py``).
+NumPy, scikit-learn and matplotlib only at import; the functions that train a
+Keras model or measure tensorflow-ranking import TensorFlow when called.
+"""
+
+from __future__ import annotations
+
+from companion.book._cases import (
+    DATA_CASES,
+    RANKING_CASES,
+    RBM_CASES,
+    RankingCase,
+    data_case,
+    fit_rbm,
+    make_ranking_run,
+    ranking_case,
+    rbm_case,
+)
+from companion.book._holdout import (
+    Scenario,
+    book_cases,
+    confusion_table,
+    evaluate_doctor,
+    holdout_scenarios,
+    nan_watch,
+    range_rule,
+    run_scenario,
+    scores_table,
+)
+from companion.book._ranking import (
+    largest_gradients,
+    listmle_numpy,
+    longest_zero_list,
+    oracle_loss,
+    shuffled_label_loss,
+    sigmoid_limits,
+    tfr_loss_per_list,
+    tfr_threshold,
+    train_scorer,
+    uniform_score_gradient,
+)
+from companion.book._rbm import (
+    SEEDS,
+    LikelihoodTrace,
+    SeedTrial,
+    fit_with_schedule,
+    held_out_likelihood,
+    likelihood_trace,
+    over_seeds,
+    train_from,
+)
+from companion.book._report import Table, glue, sig
+from companion.book._stats import Summary, paired_grade, summarize
+from companion.book._sweep import epsilon_training_trial, keras_rs_thresholds, listmle_gap_sweep
+
+# The float32 limits the ranking chapters derive and the doctor's thresholds
+# the doctor chapter prints: defined in the library, listed here for the book.
+from companion.diagnose._registry import (
+    DEAD_ALARM,
+    DIVERGE_RISE,
+    LOW_PROGRESS,
+    OVERFIT_GAP,
+    OVERFLOW_WARN_GAP,
+    PATIENCE,
+    SEPARATION_GAP,
+    SPREAD_TOLERANCE,
+    UNIFORM_TOLERANCE,
+)
+from companion.ranking._limits import EPSILON_BEST_GAP, FLT_MIN, PADDED_UNDERFLOW_SCORE, TFR_PAD_LOGIT
+
+__all__ = [
+    # printing and gluing
+    "sig",
+    "glue",
+    "Table",
+    # statistics over seeds
+    "Summary",
+    "summarize",
+    "paired_grade",
+    # Part I: references and measurements
+    "listmle_numpy",
+    "uniform_score_gradient",
+    "shuffled_label_loss",
+    "oracle_loss",
+    "tfr_loss_per_list",
+    "tfr_threshold",
+    "longest_zero_list",
+    "largest_gradients",
+    "sigmoid_limits",
+    "train_scorer",
+    "listmle_gap_sweep",
+    "keras_rs_thresholds",
+    "epsilon_training_trial",
+    "FLT_MIN",
+    "TFR_PAD_LOGIT",
+    "PADDED_UNDERFLOW_SCORE",
+    "EPSILON_BEST_GAP",
+    # Part II: trials over seeds, likelihood traces
+    "SEEDS",
+    "SeedTrial",
+    "over_seeds",
+    "train_from",
+    "fit_with_schedule",
+    "held_out_likelihood",
+    "LikelihoodTrace",
+    "likelihood_trace",
+    # Part III: the registry's runs and the doctor's evaluation
+    "RankingCase",
+    "ranking_case",
+    "rbm_case",
+    "data_case",
+    "make_ranking_run",
+    "fit_rbm",
+    "RANKING_CASES",
+    "RBM_CASES",
+    "DATA_CASES",
+    "Scenario",
+    "holdout_scenarios",
+    "book_cases",
+    "evaluate_doctor",
+    "run_scenario",
+    "scores_table",
+    "confusion_table",
+    "range_rule",
+    "nan_watch",
+    "DEAD_ALARM",
+    "DIVERGE_RISE",
+    "LOW_PROGRESS",
+    "OVERFIT_GAP",
+    "OVERFLOW_WARN_GAP",
+    "PATIENCE",
+    "SEPARATION_GAP",
+    "SPREAD_TOLERANCE",
+    "UNIFORM_TOLERANCE",
+]

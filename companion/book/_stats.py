@@ -1,0 +1,128 @@
+"""The statistics of the book's fair trials: mean and spread over seeds, paired grades.
+
+Used by every chapter that compares over seeds (Part I and Part II): a
+comparison that could go either way runs over at least 5 seeds and is
+reported as mean and spread at the precision the spread supports; a remedy is
+graded on paired seeds. Defined in :doc:`/book/ranking/uniform_scores`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["Summary", "summarize", "paired_grade"]
+
+
+class Summary(NamedTuple):
+    """Mean and spread of one measurement over seeds.
+
+    Attributes
+    ----------
+    mean, sd : float
+        Mean and sample standard deviation (``ddof=1``) over seeds.
+    n : int
+        Number of seeds.
+    text : str
+        ``"mean ± sd"``, the spread to 1 significant digit and the mean to
+        the same decimal place: the precision the spread supports.
+    """
+
+    mean: float
+    sd: float
+    n: int
+    text: str
+
+
+def _decimals(sd: float) -> int:
+    if sd == 0.0 or not math.isfinite(sd):
+        return 3
+    return max(0, -int(math.floor(math.log10(abs(sd)))))
+
+
+def summarize(values: ArrayLike) -> Summary:
+    """Mean and spread over seeds, printed at the precision the spread supports.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_seeds,)
+        One measurement per seed; at least 2.
+
+    Returns
+    -------
+    Summary
+        Mean, standard deviation, count and a ``"12.3 ± 0.4"`` text. A spread
+        of 0 prints the mean to 3 decimals.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 2 values, or non-finite ones.
+
+    Examples
+    --------
+    >>> summarize([11.71, 11.93, 11.52, 11.80, 11.62]).text
+    '11.7 ± 0.2'
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size < 2:
+        raise ValueError(f"a spread needs at least 2 seeds, got {v.size}.")
+    if not np.isfinite(v).all():
+        raise ValueError("values must be finite; report diverged runs separately.")
+    mean, sd = float(v.mean()), float(v.std(ddof=1))
+    sd_shown = float(f"{sd:.1g}") if sd > 0 else 0.0
+    d = _decimals(sd_shown)
+    return Summary(mean, sd, int(v.size), f"{mean:.{d}f} ± {sd_shown:.{d}f}")
+
+
+def paired_grade(
+    baseline: ArrayLike,
+    treated: ArrayLike,
+    *,
+    lower_is_better: bool = True,
+    threshold: float = 2.0,
+) -> tuple[str, Summary]:
+    """Grade a change against its baseline over paired seeds.
+
+    Each seed runs both arms, so the per-seed differences ``treated -
+    baseline`` cancel what the seed shares. The change *helps* if the mean
+    difference is better than `threshold` standard errors, is *harmful* if it
+    is worse by as much, and has *no effect* otherwise. (Whether a remedy is
+    *unnecessary*, because the problem it targets does not occur, is a
+    separate finding that the chapter measures directly.)
+
+    Parameters
+    ----------
+    baseline, treated : array-like of shape (n_seeds,)
+        One measurement per seed, same seeds in the same order.
+    lower_is_better : bool, default=True
+        True for a loss, False for NDCG.
+    threshold : float, default=2.0
+        Standard errors the mean difference must exceed.
+
+    Returns
+    -------
+    grade : {"helps", "harmful", "no effect"}
+    difference : Summary
+        Of ``treated - baseline`` per seed.
+
+    Examples
+    --------
+    >>> paired_grade([12.0, 12.1, 11.9, 12.2, 12.0], [11.0, 11.2, 10.9, 11.1, 11.0])[0]
+    'helps'
+    """
+    b = np.asarray(baseline, dtype=np.float64).ravel()
+    t = np.asarray(treated, dtype=np.float64).ravel()
+    if b.shape != t.shape:
+        raise ValueError(f"baseline and treated need one value per seed each; got {b.size} and {t.size}.")
+    diff = summarize(t - b)
+    se = diff.sd / math.sqrt(diff.n)
+    better = -diff.mean if lower_is_better else diff.mean
+    if better > threshold * se and better != 0.0:
+        return "helps", diff
+    if -better > threshold * se and better != 0.0:
+        return "harmful", diff
+    return "no effect", diff
