@@ -185,6 +185,80 @@ def order_with_shuffled_ties(keys: Any, noise: Any) -> Any:
     return o.take_along_axis(shuffle, argsort_descending(shuffled), axis=1)
 
 
+def order_labels(keys: Any, seed: Any, data: Any) -> Any:
+    """Indices that sort each row of `keys` from largest to smallest, ties shuffled.
+
+    `keys` are the labels with padding set to ``-inf``; `seed` and `data` are
+    those of :func:`uniform_noise`. On TensorFlow (tf.keras 2 and Keras 3) it is
+    :func:`order_with_shuffled_ties` of :func:`uniform_noise`, unchanged. On JAX
+    it takes one ``lax.top_k`` where it can: when every label is a whole number
+    and the labels of the batch span fewer than 4096 values, the key of an item
+    is its label's rank times ``2**b`` plus ``b`` random bits, with
+    ``(rank + 1) * 2**b <= 2**24``, so the float32 key is exact and equal labels
+    fall in a random order. The random bits are a hash of the item's position
+    and one random word per call (see :func:`_jax_seed_word`), far cheaper than
+    a uniform draw per item. Other labels take the two sorts of
+    :func:`order_with_shuffled_ties`.
+    """
+    if backend() != "jax":
+        return order_with_shuffled_ties(keys, uniform_noise(keys, seed, data))
+    jnp = importlib.import_module("jax.numpy")
+    lax = importlib.import_module("jax.lax")
+    word = _jax_seed_word(seed, data)
+    index = lax.broadcasted_iota(jnp.uint32, keys.shape, 0) * jnp.uint32(keys.shape[1])
+    index = index + lax.broadcasted_iota(jnp.uint32, keys.shape, 1)
+    # 24 random bits per item: murmur3's finaliser of (position, word).
+    h = index * jnp.uint32(0x9E3779B1) + word
+    h = (h ^ (h >> 16)) * jnp.uint32(0x85EBCA6B)
+    h = (h ^ (h >> 13)) * jnp.uint32(0xC2B2AE35)
+    h = h ^ (h >> 16)
+    uniform = (h >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)  # in [0, 1), exact
+    valid = jnp.isfinite(keys)
+    lo = jnp.min(jnp.where(valid, keys, jnp.inf))
+    lo = jnp.where(jnp.isfinite(lo), lo, 0.0)
+    rank = jnp.where(valid, keys - lo + 1.0, 0.0)  # padding 0, the lowest label 1
+    top = jnp.max(rank)
+    # 2**b with (top + 1) * 2**b <= 2**24: the labels' ranks above b random bits.
+    scale = jnp.exp2(jnp.floor(24.0 - jnp.log2(top + 1.0)))
+    whole = jnp.all(rank == jnp.floor(rank)) & (top < 4096.0)
+
+    def one_sort() -> Any:
+        return lax.top_k(rank * scale + jnp.floor(uniform * scale), keys.shape[1])[1]
+
+    def two_sorts() -> Any:
+        return order_with_shuffled_ties(keys, uniform)
+
+    return cond(whole, one_sort, two_sorts)
+
+
+def _jax_seed_word(seed: Any, data: Any) -> Any:
+    """One random uint32 per call on JAX, for the order of ties.
+
+    Run eagerly, a ``keras.random.SeedGenerator`` (or, with no seed, Keras'
+    global one) draws it, so it changes on every call. Under ``jit``, where a
+    generator that no layer owns cannot advance, and for an int seed, it is
+    the seed (or the generator's state) mixed with a hash of the bits of
+    `data` (the scores, which change at every training step).
+    """
+    jnp = importlib.import_module("jax.numpy")
+    lax = importlib.import_module("jax.lax")
+    random = keras().random
+    tracing = isinstance(data, importlib.import_module("jax.core").Tracer)
+    if not tracing and (seed is None or isinstance(seed, random.SeedGenerator)):
+        drawn = random.randint((2,), 0, 2**16, seed=seed, dtype="int32")
+        return (drawn[0].astype(jnp.uint32) << 16) | drawn[1].astype(jnp.uint32)
+    if isinstance(seed, random.SeedGenerator):
+        state = jnp.asarray(seed.state.value).astype(jnp.uint32)
+        base = state[0] * jnp.uint32(0x9E3779B1) ^ state[1]
+    else:
+        base = jnp.uint32(0 if seed is None else seed)
+    bits = lax.bitcast_convert_type(lax.stop_gradient(data).astype(jnp.float32), jnp.uint32).reshape(-1)
+    # A cheap hash of the scores: a wrapping, position-weighted sum of their bits.
+    weights = jnp.arange(bits.size, dtype=jnp.uint32) * jnp.uint32(2654435761) | jnp.uint32(1)
+    digest = jnp.sum(bits * weights, dtype=jnp.uint32)
+    return (base * jnp.uint32(0x85EBCA6B)) ^ digest
+
+
 def cond(pred: Any, true_fn: Any, false_fn: Any) -> Any:
     """``ops.cond``; run eagerly on JAX (a concrete `pred`) it calls one branch, as TensorFlow does.
 
@@ -214,6 +288,13 @@ def positions(x: Any) -> Any:
         return tf.range(tf.shape(x)[1])[None, :]
     o = ops()
     return o.arange(o.shape(x)[1], dtype="int32")[None, :]
+
+
+def positions_of(n: Any) -> Any:
+    """``[[0, 1, ..., n - 1]]`` (int32): the positions of a list of size `n`."""
+    if backend() == "tensorflow":
+        return _tf().range(n)[None, :]
+    return ops().arange(n, dtype="int32")[None, :]
 
 
 def reverse_exclusive_cumsum(x: Any) -> Any:

@@ -252,3 +252,115 @@ def test_keras_rs_does_not_shuffle_ties() -> None:
     assert len(values) == 1  # always the order of position: a model can learn it
     ours = to_numpy(ListMLELoss(seed=0, reduction="none")(labels, scores))
     assert len(np.unique(np.round(ours, 5))) == 2
+
+
+# ------------------------------------------------------------------------ ties on JAX: one sort or two
+
+@pytest.mark.parametrize("labels_row", [
+    [1.0, 1.0, 1.0, 0.0],          # whole labels: one sort on a composite key (JAX)
+    [0.5, 0.5, 0.5, 0.25],         # fractional labels: two sorts
+    [9000.0, 9000.0, 9000.0, 0.0],  # labels spanning more than 4096 values: two sorts
+])
+def test_ties_are_shuffled_whatever_the_labels(labels_row: list[float]) -> None:
+    labels = np.array([labels_row] * 64, np.float32)
+    scores = np.array([[3.0, 2.0, 1.0, 0.0]] * 64, np.float32)
+    loss = ListMLELoss(seed=5, reduction="none")
+    K.utils.set_random_seed(2)
+    first = to_numpy(loss(labels, scores))
+    # Every order of the three tied items is one of six values, the untied one always last.
+    orders = [plackett_luce_nll(labels=lab, scores=[3.0, 2.0, 1.0, 0.0])
+              for lab in ([3, 2, 1, 0], [3, 1, 2, 0], [2, 3, 1, 0], [1, 3, 2, 0], [2, 1, 3, 0], [1, 2, 3, 0])]
+    assert np.all(np.abs(first[:, None] - np.array(orders)[None, :]).min(axis=1) < 1e-5)
+    assert len(np.unique(np.round(first, 5))) >= 4  # the 64 lists do not share one order
+    assert not np.array_equal(first, to_numpy(loss(labels, scores)))  # a new shuffle on the next call
+
+
+def test_ties_change_between_steps_under_jit() -> None:
+    if BACKEND != "jax":
+        pytest.skip("JAX's jit only")
+    import jax
+
+    labels = np.array([[1.0, 1.0, 1.0, 1.0, 0.0]] * 32, np.float32)
+    loss = ListMLELoss(seed=0, reduction="none")
+    step = jax.jit(lambda y, s: loss(y, s))
+    scores = np.array([[4.0, 3.0, 2.0, 1.0, 0.0]] * 32, np.float32)
+    a = np.asarray(step(labels, scores))
+    b = np.asarray(step(labels, scores + np.float32(1e-3)))  # new scores: a new shuffle
+    assert len(np.unique(np.round(a, 4))) > 1 and not np.allclose(a, b - 0.0, atol=1e-2)
+
+
+# ------------------------------------------------------------------------ lambda weights
+
+def weighted_reference(labels: np.ndarray, scores: np.ndarray, discount: Any) -> float:
+    """sum_i d(i) [log sum_{j >= i} exp(s_j) - s_i] over the valid items in label order, in float64."""
+    valid = np.asarray(labels) >= 0
+    y, s = np.asarray(labels, np.float64)[valid], np.asarray(scores, np.float64)[valid]
+    z = s[np.argsort(-y, kind="stable")]
+    total = 0.0
+    for i in range(len(z) - 1):
+        rest = np.logaddexp.reduce(z[i + 1:])
+        total += discount(i + 1.0) * np.logaddexp(0.0, rest - z[i])  # softplus: exact when tiny
+    return total
+
+
+DISCOUNTS = {"reciprocal": lambda r: 1.0 / r, "log2": lambda r: 1.0 / math.log2(1.0 + r)}
+
+
+@pytest.mark.parametrize("n_pad", [0, 3])
+@pytest.mark.parametrize("gap", [0.0, 1.0, 10.0, 30.0, 100.0, 1e4])
+@pytest.mark.parametrize("name", sorted(DISCOUNTS))
+def test_lambda_weights_match_a_float64_reference(name: str, gap: float, n_pad: int) -> None:
+    from companion.ranking import ListMLELambdaWeight
+
+    labels = np.array([[3.0, 2.0, 1.0, 0.0] + [-1.0] * n_pad], np.float32)
+    scores = np.array([[gap, 0.5 * gap, -0.25 * gap, 0.1] + [9.0] * n_pad], np.float32)
+    loss = ListMLELoss(lambda_weight=ListMLELambdaWeight(name))
+    value, grad = value_and_grad(loss, labels, scores)
+    expected = weighted_reference(labels[0], scores[0], DISCOUNTS[name])
+    assert value == pytest.approx(expected, rel=2e-5, abs=1e-37)
+    assert np.all(np.isfinite(grad)) and np.all(grad[labels < 0] == 0.0)
+    assert grad[0, 0] <= 0.0 <= grad[0, 3]  # raise the best item, lower the worst
+
+
+def test_lambda_weights_on_random_lists_and_a_callable() -> None:
+    from companion.ranking import ListMLELambdaWeight
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, size=(6, 9)).astype(np.float32)
+    labels[rng.random(labels.shape) < 0.2] = -1.0
+    scores = rng.normal(scale=3.0, size=labels.shape).astype(np.float32)
+    # Ties shuffle, so compare lists whose valid labels are distinct: make them so.
+    labels = np.where(labels >= 0, np.argsort(np.argsort(rng.random(labels.shape))), -1).astype(np.float32)
+    got = to_numpy(ListMLELoss(lambda_weight=ListMLELambdaWeight(lambda r: 1.0 / r), reduction="none")(
+        labels, scores))
+    expected = [weighted_reference(y, s, DISCOUNTS["reciprocal"]) for y, s in zip(labels, scores)]
+    np.testing.assert_allclose(got, expected, rtol=2e-5, atol=1e-6)
+    unweighted = to_numpy(ListMLELoss(reduction="none")(labels, scores))
+    assert np.all(got <= unweighted + 1e-6)  # every weight is at most 1
+
+
+def test_lambda_weight_config_round_trip_and_clear_errors() -> None:
+    from companion.ranking import ListMLELambdaWeight
+
+    loss = ListMLELoss(lambda_weight=ListMLELambdaWeight("log2"), temperature=2.0)
+    config = loss.get_config()
+    assert config["lambda_weight"] == {"rank_discount_fn": "log2"}
+    restored = K.losses.deserialize(K.losses.serialize(loss))
+    labels, scores = np.array([[2.0, 0.0, 1.0]], np.float32), np.array([[0.5, 1.0, -1.0]], np.float32)
+    assert float(restored(labels, scores)) == float(loss(labels, scores))
+    assert "lambda_weight" not in ListMLELoss().get_config()  # unweighted configs are unchanged
+    with pytest.raises(ValueError, match="reciprocal"):
+        ListMLELambdaWeight("dcg")
+    with pytest.raises(ValueError, match="silently ignores"):
+        ListMLELoss(lambda_weight=object())
+
+
+def test_keras_rs_thresholds_are_where_the_algebra_puts_them() -> None:
+    pytest.importorskip("keras_rs")
+    from companion.book import keras_rs_thresholds
+
+    found = keras_rs_thresholds(tol=1e-2)
+    # The push: eps * e^gap > e^-gap, at ln(1e10) / 2; the 1% error: eps * e^(2 gap) = 0.01, at 9.21,
+    # which float32 rounding of log(1 + e^-gap) moves a little.
+    assert found["push"] == pytest.approx(math.log(1e10) / 2, abs=0.02)
+    assert 9.1 < found["error_1pct"] < 9.5

@@ -230,3 +230,33 @@ def test_non_finite_scores_give_nan_not_zero() -> None:
     assert np.isnan(per_list[0]) and np.isfinite(per_list[1])
     assert np.isnan(float(loss(labels[:1], scores[:1])))
     assert np.isnan(float(loss(np.array([[1.0, 0.0]], np.float32), np.array([[np.inf, 0.0]], np.float32))))
+
+
+@pytest.mark.parametrize("discount", ["reciprocal", "log2"])
+@given(tie_free_lists(max_gap=60.0))
+def test_lambda_weights_equal_tensorflow_ranking_where_finite(discount: str, batch: tuple[np.ndarray, np.ndarray]) -> None:
+    from companion.ranking import ListMLELambdaWeight
+
+    labels, scores = batch
+    full = (labels >= 0).all(axis=1)  # TFR weighs a constant for padding: compare full lists
+    assume(full.any())
+    fn = {"reciprocal": lambda r: 1.0 / r, "log2": lambda r: tf.math.log(2.0) / tf.math.log1p(r)}[discount]
+    theirs_weight = tfr.keras.losses.ListMLELambdaWeight(rank_discount_fn=fn)
+    y, s = tf.constant(labels[full], tf.float32), tf.constant(scores[full])
+    theirs = tfr.keras.losses.ListMLELoss(lambda_weight=theirs_weight, reduction=tf.keras.losses.Reduction.NONE)(
+        y, s).numpy().ravel()
+    ours = ListMLELoss(lambda_weight=ListMLELambdaWeight(discount), reduction="none")(y, s).numpy()
+    converted = ListMLELoss(lambda_weight=theirs_weight, reduction="none")(y, s).numpy()  # TFR's object, as is
+    finite = np.isfinite(theirs)
+    tol = 2e-5 * np.maximum(1.0, np.abs(scores[full]).max(axis=1)) * labels.shape[1]
+    assert np.all(np.abs(ours[finite] - theirs[finite]) <= tol[finite])
+    np.testing.assert_allclose(converted, ours, rtol=1e-6, atol=1e-6)
+
+
+def test_tensorflow_ranking_ignores_other_lambda_weights_and_we_refuse_them() -> None:
+    labels, scores = tf.constant([[2.0, 1.0, 0.0]]), tf.constant([[0.1, 0.5, -0.3]])
+    dcg = tfr.keras.losses.DCGLambdaWeight()
+    plain = float(tfr.keras.losses.ListMLELoss()(labels, scores))
+    assert float(tfr.keras.losses.ListMLELoss(lambda_weight=dcg)(labels, scores)) == pytest.approx(plain, rel=1e-6)
+    with pytest.raises(ValueError, match="silently ignores"):
+        ListMLELoss(lambda_weight=dcg)

@@ -66,7 +66,7 @@ from companion.book._rbm import (
 )
 from companion.book._report import Table, glue, sig
 from companion.book._stats import Summary, paired_grade, summarize
-from companion.book._sweep import listmle_gap_sweep
+from companion.book._sweep import epsilon_training_trial, keras_rs_thresholds, listmle_gap_sweep
 
 # The float32 limits the ranking chapters derive and the doctor's thresholds
 # the doctor chapter prints: defined in the library, listed here for the book.
@@ -104,6 +104,8 @@ __all__ = [
     "sigmoid_limits",
     "train_scorer",
     "listmle_gap_sweep",
+    "keras_rs_thresholds",
+    "epsilon_training_trial",
     "FLT_MIN",
     "TFR_PAD_LOGIT",
     "PADDED_UNDERFLOW_SCORE",

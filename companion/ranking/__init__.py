@@ -1,8 +1,8 @@
 """Part I of the book: ListMLE failures, their diagnosis and their fixes.
 
-NumPy-only helpers import at once. Four names load Keras the first time
-they are used: :class:`ListMLELoss` and :func:`listmle_per_list` (the exact
-loss), :func:`make_scorer` and :func:`dead_units` (Keras helpers). They are
+NumPy-only helpers import at once. Five names load Keras the first time
+they are used: :class:`ListMLELoss`, :class:`ListMLELambdaWeight` and
+:func:`listmle_per_list` (the exact loss), :func:`make_scorer` and :func:`dead_units` (Keras helpers). They are
 listed by ``dir()`` and ``help()`` like the others (``help()`` therefore
 imports Keras). The book's own trial harness is :mod:`companion.book`.
 
@@ -30,11 +30,12 @@ from companion.ranking._reference import chance_level, epsilon_listmle, loss_flo
 
 if TYPE_CHECKING:
     from companion.ranking._keras import dead_units, make_scorer
-    from companion.ranking._loss import ListMLELoss, listmle_per_list
+    from companion.ranking._loss import ListMLELambdaWeight, ListMLELoss, listmle_per_list
 
 # Names whose modules import TensorFlow: loaded on first use.
 _LAZY = {
     "ListMLELoss": "_loss",
+    "ListMLELambdaWeight": "_loss",
     "listmle_per_list": "_loss",
     "make_scorer": "_keras",
     "dead_units": "_keras",
@@ -42,6 +43,7 @@ _LAZY = {
 
 __all__ = [
     "ListMLELoss",
+    "ListMLELambdaWeight",
     "listmle_per_list",
     "make_scorer",
     "dead_units",

@@ -6,11 +6,12 @@ JAX backends) in :doc:`/book/ranking/keras3`.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import math
+from typing import Any, Callable, Optional, Union
 
 from companion import _keras
 
-__all__ = ["ListMLELoss", "listmle_per_list"]
+__all__ = ["ListMLELoss", "ListMLELambdaWeight", "listmle_per_list"]
 
 # Padded items get a logit this far below the lowest valid logit of their list,
 # so exp(pad - valid) is exactly 0 in float32 and they add nothing to any sum.
@@ -32,6 +33,101 @@ def _static_shape(x: Any) -> tuple[Optional[int], ...]:
 
 
 _LossBase: Any = _K.losses.Loss
+
+# The rank discounts that ListMLELambdaWeight knows by name (rank is 1-based).
+_DISCOUNTS = ("reciprocal", "log2")
+
+
+@_K.utils.register_keras_serializable(package="companion")
+class ListMLELambdaWeight:
+    """Position weights for :class:`ListMLELoss`: tensorflow-ranking's ``ListMLELambdaWeight``.
+
+    With it, the loss of a list is ``sum_i d(i) * term_i``: the term of the
+    item at (1-based) position ``i`` of the label order (best first) is
+    multiplied by the rank discount ``d(i)``, so that mistakes at the top of
+    the list cost more (Lan et al., "Position-aware ListMLE", 2014). This is
+    what ``tfr.keras.losses.ListMLELambdaWeight(rank_discount_fn)`` means in
+    tensorflow-ranking 0.5.5's ``ListMLELoss``. Padded items have no term, so
+    no weight (tensorflow-ranking weighs its padding constant too).
+
+    Parameters
+    ----------
+    rank_discount_fn : {"reciprocal", "log2"} or callable
+        ``"reciprocal"``: ``1 / rank``; ``"log2"``: ``1 / log2(1 + rank)``
+        (DCG's discount, tensorflow-ranking's ``log(2) / log1p(rank)``). A
+        callable takes the float32 ranks, a tensor of shape ``(1, list_size)``
+        holding ``1, 2, ..., list_size``, and returns weights of that shape,
+        written with operations of the backend in use (``keras.ops`` on Keras
+        3, TensorFlow on tf.keras 2); ``lambda rank: 1.0 / rank`` works
+        everywhere. A name is portable across backends and saves with a
+        model; a callable saves only where Keras can serialise it.
+
+    Examples
+    --------
+    >>> from companion.ranking import ListMLELambdaWeight, ListMLELoss
+    >>> loss = ListMLELoss(lambda_weight=ListMLELambdaWeight("reciprocal"))
+    >>> round(float(loss([[2.0, 1.0, 0.0]], [[0.0, 0.0, 0.0]])), 4)  # log 3 + log(2) / 2
+    1.4452
+    """
+
+    def __init__(self, rank_discount_fn: Union[str, Callable[[Any], Any]] = "reciprocal") -> None:
+        if isinstance(rank_discount_fn, str):
+            if rank_discount_fn not in _DISCOUNTS:
+                raise ValueError(
+                    f"rank_discount_fn must be one of {_DISCOUNTS} or a callable of the ranks, "
+                    f"got {rank_discount_fn!r}."
+                )
+        elif not callable(rank_discount_fn):
+            raise ValueError(
+                "rank_discount_fn must be 'reciprocal', 'log2' or a callable that maps the 1-based ranks "
+                f"to weights (tensorflow-ranking's meaning), got {type(rank_discount_fn).__name__}."
+            )
+        self.rank_discount_fn = rank_discount_fn
+
+    def rank_weights(self, list_size: Any) -> Any:
+        """The weight of each position, float32 of shape ``(1, list_size)``."""
+        o = _keras.ops()
+        ranks = o.cast(_keras.positions_of(list_size), "float32") + 1.0
+        fn = self.rank_discount_fn
+        if fn == "reciprocal":
+            weights = 1.0 / ranks
+        elif fn == "log2":
+            weights = math.log(2.0) / o.log(1.0 + ranks)
+        else:
+            assert callable(fn)
+            weights = fn(ranks)
+        return o.cast(weights, "float32")
+
+    def get_config(self) -> dict[str, Any]:
+        """The discount: its name, or the callable as Keras serialises it."""
+        fn = self.rank_discount_fn
+        return {"rank_discount_fn": fn if isinstance(fn, str) else _K.utils.serialize_keras_object(fn)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "ListMLELambdaWeight":
+        """The inverse of :meth:`get_config`."""
+        fn = config["rank_discount_fn"]
+        return cls(fn if isinstance(fn, str) else _K.utils.deserialize_keras_object(fn))
+
+    def __repr__(self) -> str:
+        return f"ListMLELambdaWeight({self.rank_discount_fn!r})"
+
+
+def _as_lambda_weight(lambda_weight: Any) -> Optional[ListMLELambdaWeight]:
+    """Ours as it is; tensorflow-ranking's ListMLELambdaWeight as ours; anything else refused."""
+    if lambda_weight is None or isinstance(lambda_weight, ListMLELambdaWeight):
+        return lambda_weight
+    if isinstance(lambda_weight, dict):  # from a saved configuration
+        return ListMLELambdaWeight.from_config(lambda_weight.get("config", lambda_weight))
+    if type(lambda_weight).__name__ == "ListMLELambdaWeight" and callable(
+        getattr(lambda_weight, "_rank_discount_fn", None)
+    ):
+        return ListMLELambdaWeight(lambda_weight._rank_discount_fn)
+    raise ValueError(
+        "ListMLELoss takes lambda_weight=ListMLELambdaWeight(rank_discount_fn) (companion's, or "
+        f"tensorflow-ranking's), got {type(lambda_weight).__name__}. tensorflow-ranking's ListMLELoss "
+        "silently ignores its other lambda weights (DCG, NDCG, precision); pass a rank discount instead."
+    )
 
 
 @_K.utils.register_keras_serializable(package="companion")
@@ -59,9 +155,9 @@ class ListMLELoss(_LossBase):  # type: ignore[misc]
       is all padding (tensorflow-ranking adds ``log(n!)`` for it).
 
     Wherever tensorflow-ranking's loss is finite and no item is padded, the two
-    agree to float32 rounding. The constructor is not tensorflow-ranking's: it
-    takes `temperature`, `reduction` and `name` by keyword as tensorflow-ranking
-    does, has no `lambda_weight`, and needs no ``ragged=True``.
+    agree to float32 rounding. The constructor takes tensorflow-ranking's
+    keywords `temperature`, `lambda_weight`, `reduction` and `name` with their
+    meaning, and needs no ``ragged=True``.
 
     The same class runs on tf.keras 2 (TensorFlow below 2.16, the book's stack)
     and on Keras 3 with the TensorFlow or JAX backend, with the same
@@ -74,6 +170,10 @@ class ListMLELoss(_LossBase):  # type: ignore[misc]
         Scores are divided by it before the loss. Positive.
     seed : int, optional
         Seed for breaking ties among equal labels (see Notes).
+    lambda_weight : ListMLELambdaWeight, optional
+        Weights of the positions of the label order
+        (:class:`ListMLELambdaWeight`, or tensorflow-ranking's
+        ``ListMLELambdaWeight``, converted). Default: every position weighs 1.
     reduction : str, default="auto"
         Keras reduction over the lists of a batch; ``"auto"`` and
         ``"sum_over_batch_size"`` give the mean over lists (on Keras 3,
@@ -123,6 +223,7 @@ class ListMLELoss(_LossBase):  # type: ignore[misc]
         seed: Optional[int] = None,
         reduction: Optional[str] = "auto",
         name: Optional[str] = "list_mle_loss",
+        lambda_weight: Any = None,
     ) -> None:
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}.")
@@ -133,6 +234,7 @@ class ListMLELoss(_LossBase):  # type: ignore[misc]
         super().__init__(reduction=reduction, name=name)
         self.temperature = float(temperature)
         self.seed = seed
+        self.lambda_weight = _as_lambda_weight(lambda_weight)
         self._seed_source: Any = _K.random.SeedGenerator(seed) if _KERAS3 else seed
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
@@ -151,12 +253,14 @@ class ListMLELoss(_LossBase):  # type: ignore[misc]
         labels, logits = _check_shapes(labels, logits)
         logits = o.cast(logits, "float32") / self.temperature
         labels = o.cast(labels, "float32")
-        return listmle_per_list(labels, logits, seed=self._seed_source)
+        return listmle_per_list(labels, logits, seed=self._seed_source, lambda_weight=self.lambda_weight)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments, for ``from_config`` and model saving."""
         config: dict[str, Any] = super().get_config()
         config.update({"temperature": self.temperature, "seed": self.seed})
+        if self.lambda_weight is not None:
+            config["lambda_weight"] = self.lambda_weight.get_config()
         return config
 
 
@@ -223,7 +327,7 @@ def _per_list_weights(y_true: Any, sample_weight: Any) -> Any:
     return o.where(total > 0, weighted / o.where(total > 0, total, o.ones_like(total)), o.zeros_like(total))
 
 
-def listmle_per_list(labels: Any, logits: Any, seed: Any = None) -> Any:
+def listmle_per_list(labels: Any, logits: Any, seed: Any = None, lambda_weight: Any = None) -> Any:
     """Exact ListMLE of each list: float32 tensor of shape ``(n_lists,)``.
 
     The computation behind :class:`ListMLELoss`, for use outside Keras.
@@ -238,6 +342,9 @@ def listmle_per_list(labels: Any, logits: Any, seed: Any = None) -> Any:
         Seed of the random order of tied labels: TensorFlow's op-level seed on
         tf.keras 2; on Keras 3 an int or a ``SeedGenerator`` (an int gives the
         same order on every call).
+    lambda_weight : ListMLELambdaWeight, optional
+        Weights of the positions of the label order (tensorflow-ranking's
+        ``ListMLELambdaWeight`` is converted); default 1 at every position.
 
     Returns
     -------
@@ -252,8 +359,7 @@ def listmle_per_list(labels: Any, logits: Any, seed: Any = None) -> Any:
     mask = labels >= 0
     n_valid = o.sum(o.cast(mask, "int32"), axis=1)
     # Random order among equal labels: shuffle, then sort stably by label, best first.
-    noise = _keras.uniform_noise(labels, seed, logits)
-    order = _keras.order_with_shuffled_ties(o.where(mask, labels, -inf), noise)
+    order = _keras.order_labels(o.where(mask, labels, -inf), seed, logits)
     sorted_logits = o.take_along_axis(logits, order, axis=1)
     # Padding sorts last: the valid items of a list are its first n_valid positions.
     sorted_mask = _keras.positions(labels) < n_valid[:, None]
@@ -286,6 +392,10 @@ def listmle_per_list(labels: Any, logits: Any, seed: Any = None) -> Any:
 
     gaps = o.where(n_valid[:, None] >= 2, highest - lowest, o.zeros_like(highest))
     terms = _keras.cond(o.all(gaps < _FAST_GAP), shifted_sums, log_sum_exp_sums)
+    weight = _as_lambda_weight(lambda_weight)
+    if weight is not None:
+        # Position i of the label order (1-based) weighs d(i), as in tensorflow-ranking.
+        terms = terms * weight.rank_weights(o.shape(labels)[1])
     per_list = o.sum(terms, axis=1)
     per_list = o.where(n_valid >= 2, per_list, o.zeros_like(per_list))
     # A list with a NaN or infinite valid score has no loss: say so with NaN, as
