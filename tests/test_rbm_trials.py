@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from companion.rbm import RBM, exact_log_likelihood
-from companion.book import SEEDS, held_out_likelihood, likelihood_trace, over_seeds
+from companion.book import (
+    SEEDS, error_jitter, held_out_likelihood, likelihood_trace, over_seeds,
+)
 
 
 def _data(n: int = 120, d: int = 10, seed: int = 0) -> np.ndarray:
@@ -125,3 +127,23 @@ def test_fit_with_schedule_runs_one_epoch_per_rate() -> None:
 def test_rounding_noise_is_no_spread() -> None:
     trial = over_seeds(lambda s: {"acc": 0.10185185185185183 if s % 2 else 0.10185185185185185})
     assert trial.summary("acc").sd == 0.0 and trial.text("acc") == "0.102 ± 0.000"
+
+
+def test_error_jitter_separates_a_fall_from_swings() -> None:
+    falling = np.geomspace(0.1, 0.01, 20)         # falls 90%, never rises
+    swinging = np.tile([0.1, 0.11], 10)           # up and down by 10%
+    assert error_jitter(falling) == 0.0
+    assert error_jitter(swinging) == pytest.approx(0.1 / 2, rel=0.15)
+    assert error_jitter(np.full(10, 0.3)) == 0.0
+    # The second half by default; `start` reads from an earlier epoch.
+    assert error_jitter([1.0, 2.0, 1.0, 1.0, 1.0, 1.0]) == 0.0
+    assert error_jitter([1.0, 2.0, 1.0, 1.0, 1.0, 1.0], start=0) == pytest.approx(0.2)
+
+
+def test_error_jitter_rejects_short_or_non_finite_curves() -> None:
+    with pytest.raises(ValueError, match="at least 2 epochs"):
+        error_jitter([0.1, 0.2], start=1)
+    with pytest.raises(ValueError, match="positive and finite"):
+        error_jitter([0.1, np.nan, 0.2])
+    with pytest.raises(ValueError, match="positive and finite"):
+        error_jitter([0.1, 0.0, 0.2])

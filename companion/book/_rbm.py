@@ -20,8 +20,8 @@ from numpy.typing import ArrayLike, NDArray
 from companion.book._stats import Summary, summarize
 from companion.rbm import RBM, ais_log_likelihood, ais_log_partition
 
-__all__ = ["SEEDS", "SeedTrial", "over_seeds", "train_from", "fit_with_schedule", "LikelihoodTrace",
-           "likelihood_trace", "held_out_likelihood"]
+__all__ = ["SEEDS", "SeedTrial", "over_seeds", "train_from", "fit_with_schedule", "error_jitter",
+           "LikelihoodTrace", "likelihood_trace", "held_out_likelihood"]
 
 #: The seeds of every multi-seed trial in Part II (at least 5, as the book's rules ask).
 SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -188,6 +188,51 @@ def fit_with_schedule(X: ArrayLike, rates: Sequence[float], **rbm_params: Any) -
     return rbm
 
 
+def error_jitter(errors: ArrayLike, *, start: Optional[int] = None) -> float:
+    """How much an error curve climbs back, per epoch: the mean relative rise.
+
+    The learning-rate chapter's measure of oscillation
+    (:doc:`/book/rbm/learning_rate`): the mean over epochs of
+    ``max(0, e[t+1] - e[t]) / e[t]``. A curve that only falls has a jitter of
+    0 however fast it falls; one that swings up and down by a fraction ``x``
+    has a jitter of about ``x / 2``.
+
+    Parameters
+    ----------
+    errors : array-like of shape (n_epochs,)
+        One error per epoch (:attr:`companion.rbm.RBM.history_`'s
+        ``"reconstruction_error"``), positive and finite.
+    start : int, optional
+        First epoch (0-based) to read; default ``n_epochs // 2``, the second
+        half, once a working run has settled.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If fewer than 2 epochs remain from `start`, or an error is not
+        positive and finite.
+
+    Examples
+    --------
+    >>> error_jitter([0.9, 0.5, 0.3, 0.2])
+    0.0
+    >>> error_jitter([1.0, 1.1, 1.0, 1.1, 1.0], start=0)
+    0.05
+    """
+    e = np.asarray(errors, dtype=np.float64).ravel()
+    if not (np.isfinite(e).all() and (e > 0).all()):
+        raise ValueError("errors must be positive and finite, one per epoch; a diverged run has no jitter.")
+    first = len(e) // 2 if start is None else int(start)
+    late = e[first:]
+    if len(late) < 2:
+        raise ValueError(f"need at least 2 epochs from epoch {first}, got {len(late)} (of {len(e)}).")
+    return round(float(np.mean(np.maximum(np.diff(late), 0.0) / late[:-1])), 15)
+
+
 def held_out_likelihood(rbm: Any, X_train: ArrayLike, X_test: ArrayLike, *, n_betas: int = 1000,
                         n_chains: int = 100, random_state: int = 0) -> tuple[float, float, float]:
     """Mean log-likelihood of training and held-out rows under one AIS estimate of log Z.
@@ -203,9 +248,9 @@ def held_out_likelihood(rbm: Any, X_train: ArrayLike, X_test: ArrayLike, *, n_be
     X_train, X_test : array-like of shape (n_samples, n_visible)
         Training and held-out rows, scaled as for training.
     n_betas, n_chains : int, default=1000, 100
-        AIS settings. 1000 steps and 100 chains take about 0.2 s on a digits
-        RBM with 100 hidden units, with a standard error of a few hundredths
-        of a nat (:func:`companion.rbm.ais_log_partition` gives the cost).
+        AIS settings. The monitoring chapter measures their cost and the
+        standard error of log Z on a digits RBM with 100 hidden units
+        (:doc:`/book/rbm/monitoring`).
     random_state : int, default=0
         Seed of the AIS chains.
 
