@@ -139,3 +139,83 @@ def test_largest_gradients_and_sigmoid_limits() -> None:
     y = np.tile(np.arange(5, dtype=float), (3, 1))
     by_score, by_weight = largest_gradients(model, X, y)
     assert by_score > 0.1 and by_weight < 1e-6
+
+
+def test_max_zero_list_length_is_derived_from_float32() -> None:
+    from companion.book import max_zero_list_length
+
+    assert max_zero_list_length() == 8
+    # The first gap must be 24 ln 2 and no later one can be smaller than -ln(slack * 2**-17).
+    later = -math.log(4.0 * 2.0**-17)
+    assert ROUND_TO_ZERO_GAP + 6 * later <= UNDERFLOW_GAP < ROUND_TO_ZERO_GAP + 7 * later
+    # Less slack, longer gaps, a shorter bound; never below the even-gap length 6.
+    assert 6 <= max_zero_list_length(0.5) <= max_zero_list_length()
+    with pytest.raises(ValueError, match="positive"):
+        max_zero_list_length(0.0)
+
+
+def test_count_seeds_names_the_edge() -> None:
+    from companion.book import count_seeds
+
+    c = count_seeds([15.10, 15.10, 14.2, 15.08], 15.05, margin=0.01)
+    assert (c.k, c.n, c.text, c.edge) == (3, 4, "3 of 4", ())
+    assert c.nearest == pytest.approx(0.03)
+    assert count_seeds([15.10, 15.055], 15.05, margin=0.01).edge == (1,)
+    with pytest.raises(ValueError, match="finite"):
+        count_seeds([1.0, float("nan")], 0.0, margin=0.1)
+    with pytest.raises(ValueError, match="margin"):
+        count_seeds([1.0], 0.0, margin=-1.0)
+
+
+def test_tfr_score_gradient_is_nan_where_the_loss_is_minus_inf() -> None:
+    pytest.importorskip("tensorflow_ranking")
+    from companion.book import tfr_score_gradient
+
+    labels = [[1.0, 0.0], [1.0, 0.0]]
+    loss, grad = tfr_score_gradient(labels, [[1.0, 0.0], [200.0, 0.0]])
+    assert np.isfinite(loss[0]) and loss[1] == -np.inf  # -inf, not NaN, in the forward pass
+    assert np.isnan(grad[1]).all()  # the NaN comes from the backward pass
+    assert np.isfinite(grad[0]).all()  # lists apart; a weight shared by both would sum them: NaN
+    loss, grad = tfr_score_gradient([[1.0, 0.0]], [[1.0, 0.0]])
+    assert loss[0] == pytest.approx(math.log1p(math.exp(-1.0)), rel=1e-6)
+    assert grad[0] == pytest.approx([-1 / (1 + math.e), 1 / (1 + math.e)], rel=1e-5)
+
+
+def test_saturation_by_step_and_train_scorer_records() -> None:
+    pytest.importorskip("tensorflow_ranking")
+    from companion.ranking import make_ranking_data, group_lists
+    from companion.book import saturation_by_step, train_scorer
+
+    data = make_ranking_data(20, list_size=5, feature_scales=[100.0] * 6, random_state=0)
+    X, y = group_lists(data.qid, data.X, data.y)
+    shares = saturation_by_step((X, y), seed=0, steps=3, output_initializer="zeros", batch_size=4)
+    assert len(shares) == 4 and shares[0] == 0.0  # sigmoid(0) = 0.5: nothing saturated at the start
+    assert all(0.0 <= v <= 1.0 for v in shares)
+    X = X / 100.0  # back near unit scale, where nothing turns NaN
+    run = train_scorer((X, y, X, y), seed=0, epochs=2, batch_size=4, track_ndcg=True, record_batches=3)
+    assert len(run["ndcg_by_epoch"]) == 2 and len(run["batches"]) == 3
+    assert run["nan_share"] == 0.0 and np.isfinite(run["ndcg"])
+
+
+def test_epsilon_pair_slope_changes_sign_past_the_best_gap() -> None:
+    from companion.book import epsilon_pair_slope
+
+    assert epsilon_pair_slope(EPSILON_BEST_GAP - 2.0) < 0 < epsilon_pair_slope(EPSILON_BEST_GAP + 2.0)
+    assert epsilon_pair_slope(100.0) == pytest.approx(1.0, abs=1e-3)
+    with pytest.raises(ValueError, match="positive"):
+        epsilon_pair_slope(10.0, h=0.0)
+
+
+def test_split_by_query_and_loss_text() -> None:
+    from companion.ranking import make_ranking_data
+    from companion.book import loss_text, split_by_query
+
+    data = make_ranking_data(30, list_size=(3, 6), random_state=0)
+    parts = split_by_query(data.qid, data.X, data.y, train_below=20, val_below=25, list_size=6)
+    assert [len(parts[name][1]) for name in ("train", "val", "test")] == [20, 5, 5]
+    assert parts["train"][0].shape == (20, 6, data.X.shape[1])
+    with pytest.raises(ValueError, match="below"):
+        split_by_query(data.qid, data.X, data.y, train_below=25, val_below=20)
+    with pytest.raises(ValueError, match="no rows"):
+        split_by_query(data.qid, data.X, data.y, train_below=20, val_below=100)
+    assert loss_text(15.10441, 15.10441) == "15.1044" and loss_text(11.87, 15.1) == "11.9"

@@ -30,6 +30,14 @@ __all__ = [
     "largest_gradients",
     "sigmoid_limits",
     "train_scorer",
+    "max_zero_list_length",
+    "SeedCount",
+    "count_seeds",
+    "saturation_by_step",
+    "tfr_score_gradient",
+    "split_by_query",
+    "loss_text",
+    "epsilon_pair_slope",
 ]
 
 
@@ -366,6 +374,330 @@ def longest_zero_list(*, even: bool, max_len: int = 12, step: float = 0.01) -> t
     return len(s), s
 
 
+def split_by_query(
+    qid: ArrayLike,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    train_below: int = 200,
+    val_below: int = 250,
+    list_size: Optional[int] = None,
+) -> dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]]:
+    """Split rows by query id into training, validation and test lists.
+
+    The ranking chapters split their synthetic queries by id: queries below
+    `train_below` train, those below `val_below` validate, the rest test.
+    Each split is grouped with :func:`companion.ranking.group_lists`.
+
+    Parameters
+    ----------
+    qid : array-like of shape (n_rows,)
+        Query id of each row (whole numbers).
+    X : array-like of shape (n_rows, n_features)
+        Features (scale them before, with a scaler fitted on training rows).
+    y : array-like of shape (n_rows,)
+        Labels.
+    train_below, val_below : int
+        The query ids that end the training and the validation split.
+    list_size : int, optional
+        Pad every list to this length (label -1), as ``group_lists`` does.
+
+    Returns
+    -------
+    dict
+        ``{"train": (X_lists, y_lists), "val": ..., "test": ...}``.
+
+    Raises
+    ------
+    ValueError
+        If ``train_below >= val_below``, or a split has no rows.
+    """
+    from companion.ranking._data import group_lists
+
+    q = np.asarray(qid)
+    X_arr, y_arr = np.asarray(X), np.asarray(y)
+    if train_below >= val_below:
+        raise ValueError(f"train_below ({train_below}) must be below val_below ({val_below}).")
+    masks = {"train": q < train_below, "val": (q >= train_below) & (q < val_below), "test": q >= val_below}
+    out = {}
+    for name, mask in masks.items():
+        if not mask.any():
+            raise ValueError(f"the {name} split has no rows: check train_below and val_below against the query ids.")
+        out[name] = group_lists(q[mask], X_arr[mask], y_arr[mask], list_size=list_size)
+    return out
+
+
+def loss_text(loss: float, chance: float) -> str:
+    """A ListMLE value as the chapters print it.
+
+    On the plateau (within 0.001 of the chance level), where uniform scores
+    give exactly ``log(n!)``, four decimals show that it is the chance level;
+    elsewhere three significant digits (:func:`companion.sig`).
+
+    Examples
+    --------
+    >>> loss_text(15.104412, 15.104413), loss_text(11.8712, 15.1044)
+    ('15.1044', '11.9')
+    """
+    from companion._report import sig
+
+    return f"{loss:.4f}" if abs(loss - chance) < 1e-3 else f"{sig(loss)}"
+
+
+def epsilon_pair_slope(gap: float, *, h: float = 0.5, epsilon: float = 1e-10) -> float:
+    """Slope of the epsilon formula's loss of a correctly ranked pair, with respect to the gap.
+
+    A central difference of :func:`companion.ranking.epsilon_listmle` for
+    labels ``[1, 0]`` and scores ``[gap, 0]``. The exact slope,
+    ``-1 / (1 + e**gap)``, is negative at every gap (a larger margin always
+    lowers the loss); the epsilon formula's turns positive past
+    ``ln(1 / epsilon) / 2`` (:data:`EPSILON_BEST_GAP`), so its gradient pulls
+    a well-separated pair together (:doc:`/book/ranking/unscaled_features`).
+    The formula is evaluated in float32: keep `h` well above the float32
+    noise of the loss (the default 0.5 is).
+
+    Parameters
+    ----------
+    gap : float
+        Score gap of the pair.
+    h : float, default=0.5
+        Half the step of the central difference; positive.
+    epsilon : float, default=1e-10
+        The constant inside the log.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If `h` is not positive.
+
+    Examples
+    --------
+    >>> round(epsilon_pair_slope(40.0), 3)
+    1.0
+    """
+    from companion.ranking._reference import epsilon_listmle
+
+    if not h > 0:
+        raise ValueError(f"h must be positive, got {h}.")
+
+    def at(g: float) -> float:
+        return epsilon_listmle(labels=[1, 0], scores=[g, 0.0], epsilon=epsilon)
+
+    return (at(gap + h) - at(gap - h)) / (2.0 * h)
+
+
+def max_zero_list_length(slack_ulps: float = 4.0) -> int:
+    """Longest tie-free list tensorflow-ranking can score exactly 0.0: a bound derived from float32.
+
+    Position ``i`` of tensorflow-ranking's ListMLE adds ``log(sum_{j >= i}
+    exp(x_j)) - x_i`` with ``x = s - max(s)``. For the first position
+    (``x_1 = 0``) the term is exactly 0 only if ``1 + tail`` rounds to 1,
+    which needs a gap of at least :data:`ROUND_TO_ZERO_GAP` (``24 ln 2``).
+    Further down, ``log`` returns ``x_i`` exactly only if the tail moves the
+    logarithm by less than a few units in the last place of ``x_i``; for
+    ``|x_i| < 128`` a unit in the last place is at most ``2**-17``, so each
+    later gap must be at least ``-ln(slack_ulps * 2**-17)``. Every item must
+    also stay within :data:`UNDERFLOW_GAP` of the best one. Which gaps work
+    exactly (and so the longest list a search finds) depends on how the
+    CPU's float32 ``exp`` and ``log`` round; this bound does not
+    (:doc:`/book/ranking/zero_loss`).
+
+    Parameters
+    ----------
+    slack_ulps : float, default=4.0
+        Units in the last place of ``x_i`` that the rounding of ``exp``,
+        the float32 sum and ``log`` may absorb; generous by default, so the
+        bound holds on any CPU.
+
+    Returns
+    -------
+    int
+        The largest ``n`` with ``ROUND_TO_ZERO_GAP + (n - 2) * later_gap <=
+        UNDERFLOW_GAP``.
+
+    Raises
+    ------
+    ValueError
+        If `slack_ulps` is not positive.
+
+    Examples
+    --------
+    >>> max_zero_list_length()
+    8
+    """
+    if not slack_ulps > 0:
+        raise ValueError(f"slack_ulps must be positive, got {slack_ulps}.")
+    later_gap = -math.log(slack_ulps * 2.0**-17)
+    return 2 + int(math.floor((UNDERFLOW_GAP - ROUND_TO_ZERO_GAP) / later_gap))
+
+
+class SeedCount(NamedTuple):
+    """How many seeds end on one side of a threshold, and which sit on its edge.
+
+    Attributes
+    ----------
+    k : int
+        Seeds whose value is above the threshold.
+    n : int
+        Seeds in all.
+    edge : tuple of int
+        Indices of the seeds within the margin of the threshold: a rounding
+        difference could move them to the other side, so ``k`` is only a
+        fact about the experiment when `edge` is empty.
+    nearest : float
+        The smallest distance of any seed from the threshold.
+    text : str
+        ``"k of n"``.
+    """
+
+    k: int
+    n: int
+    edge: tuple[int, ...]
+    nearest: float
+    text: str
+
+
+def count_seeds(values: ArrayLike, threshold: float, *, margin: float) -> SeedCount:
+    """Count the seeds above `threshold`, and name those within `margin` of it.
+
+    A count "k of n" printed from chaotic runs (training on raw features,
+    a remedy on the edge between stuck and not stuck) is portable only if
+    no seed lies near the threshold: a one-ulp difference on another CPU
+    moves a seed on the edge to the other side. The chapters assert that
+    ``edge`` is empty, or say which seeds sit on it
+    (:doc:`/book/ranking/uniform_scores`).
+
+    Parameters
+    ----------
+    values : array-like of shape (n_seeds,)
+        One outcome per seed.
+    threshold : float
+        The dividing line.
+    margin : float
+        Distance from the threshold inside which a seed counts as on the edge.
+
+    Returns
+    -------
+    SeedCount
+
+    Raises
+    ------
+    ValueError
+        For no values, non-finite values or a negative margin.
+
+    Examples
+    --------
+    >>> count_seeds([15.1, 15.1, 14.2], 15.0, margin=0.05).text
+    '2 of 3'
+    >>> count_seeds([15.1, 15.02], 15.0, margin=0.05).edge
+    (1,)
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0 or not np.isfinite(v).all():
+        raise ValueError("values must be one finite outcome per seed (at least one).")
+    if margin < 0:
+        raise ValueError(f"margin must be non-negative, got {margin}.")
+    distance = np.abs(v - threshold)
+    k = int(np.sum(v > threshold))
+    edge = tuple(int(i) for i in np.flatnonzero(distance <= margin))
+    return SeedCount(k, int(v.size), edge, float(distance.min()), f"{k} of {v.size}")
+
+
+def saturation_by_step(
+    data: tuple[ArrayLike, ArrayLike],
+    *,
+    seed: int,
+    steps: Optional[int] = None,
+    learning_rate: float = 0.01,
+    batch_size: int = 16,
+    **scorer_args: Any,
+) -> list[float]:
+    """Share of a sigmoid head's scores at exactly 0 or 1, before and after each update.
+
+    Seeds with :func:`companion.seed_everything`, builds
+    :func:`companion.ranking.make_scorer` with a sigmoid output (and
+    `scorer_args`) and trains it with Adam and tensorflow-ranking's ListMLE,
+    one batch at a time, in order. Before the first update and after each
+    one it scores every training list and records the share of scores that
+    are exactly 0.0 or 1.0, where the sigmoid's derivative is exactly 0
+    (:doc:`/book/ranking/uniform_scores`).
+
+    Parameters
+    ----------
+    data : (X_lists, y_lists)
+        Training lists.
+    seed : int
+        Seed of the initial weights.
+    steps : int, optional
+        Updates to make; default one epoch.
+    learning_rate, batch_size
+        Adam's rate and the batch size.
+    **scorer_args
+        Passed to :func:`companion.ranking.make_scorer`.
+
+    Returns
+    -------
+    list of float
+        ``steps + 1`` shares in [0, 1].
+    """
+    from companion import seed_everything
+
+    seed_everything(seed)
+    import tensorflow as tf
+    import tensorflow_ranking as tfr
+
+    from companion.ranking._keras import make_scorer
+
+    X, y = (np.asarray(a, dtype=np.float32) for a in data)
+    n_steps = -(-len(X) // batch_size) if steps is None else int(steps)
+    model = make_scorer(output_activation="sigmoid", **scorer_args)
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=tfr.keras.losses.ListMLELoss())
+    shares = []
+    for step in range(n_steps + 1):
+        scores = np.asarray(model(X))
+        shares.append(float(np.mean((scores == 0.0) | (scores == 1.0))))
+        if step < n_steps:
+            start = (step * batch_size) % len(X)
+            model.train_on_batch(X[start:start + batch_size], y[start:start + batch_size])
+    return shares
+
+
+def tfr_score_gradient(labels: ArrayLike, scores: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """tensorflow-ranking's ListMLE of each list and its gradient with respect to the scores.
+
+    Shows where a NaN in training comes from (:doc:`/book/ranking/unscaled_features`):
+    on a list whose ``exp`` underflows, the loss is ``-inf`` (not NaN), and
+    the backward pass of ``log(exp(x))`` multiplies ``1 / 0 = inf`` by ``0``.
+
+    Parameters
+    ----------
+    labels, scores : array-like of shape (n_lists, list_size)
+        As tensorflow-ranking takes them.
+
+    Returns
+    -------
+    loss : ndarray of shape (n_lists,)
+        The loss of each list (no reduction).
+    gradient : ndarray of shape (n_lists, list_size)
+        ``d (sum of the losses) / d scores``.
+    """
+    import tensorflow as tf
+    import tensorflow_ranking as tfr
+
+    loss_fn = tfr.keras.losses.ListMLELoss(reduction=tf.keras.losses.Reduction.NONE)
+    y = tf.constant(np.asarray(labels, dtype=np.float32))
+    s = tf.Variable(np.asarray(scores, dtype=np.float32))
+    with tf.GradientTape() as tape:
+        per_list = tf.reshape(loss_fn(y, s), [-1])
+        total = tf.reduce_sum(per_list)
+    grad = tape.gradient(total, s)
+    return np.asarray(per_list, dtype=np.float64), np.asarray(grad, dtype=np.float64)
+
+
 def largest_gradients(model: Any, X_lists: ArrayLike, y_lists: ArrayLike, loss: Optional[Any] = None) -> tuple[float, float]:
     """Largest gradient of a listwise loss with respect to the scores, and to the weights.
 
@@ -439,6 +771,8 @@ def train_scorer(
     learning_rate: float = 0.01,
     clipnorm: Optional[float] = None,
     batch_size: int = 16,
+    track_ndcg: bool = False,
+    record_batches: int = 0,
     **scorer_args: Any,
 ) -> dict[str, Any]:
     """Seed, build, train and measure one scorer: one arm of a multi-seed trial.
@@ -458,6 +792,11 @@ def train_scorer(
         Default ``tfr.keras.losses.ListMLELoss()``.
     epochs, learning_rate, clipnorm, batch_size
         Training settings.
+    track_ndcg : bool, default=False
+        Also measure validation NDCG after every epoch.
+    record_batches : int, default=0
+        Keep the running loss Keras reports after each of the first
+        `record_batches` batches (where a ``-inf`` first shows).
     **scorer_args
         Passed to :func:`companion.ranking.make_scorer`.
 
@@ -466,8 +805,11 @@ def train_scorer(
     dict
         ``loss`` (reported per epoch, including any L2 penalty), ``listmle``
         (tensorflow-ranking's ListMLE on the training lists after training,
-        without the penalty), ``ndcg`` and ``spread`` on validation lists,
-        ``scores`` (validation) and ``model``.
+        without the penalty), ``ndcg`` and ``spread`` on validation lists
+        (NaN if a score is not finite), ``scores`` (validation), ``model``,
+        ``nan_share`` (the share of weights that are NaN), ``ndcg_by_epoch``
+        (empty unless `track_ndcg`) and ``batches`` (the recorded running
+        losses).
     """
     from companion import seed_everything
 
@@ -481,8 +823,25 @@ def train_scorer(
     model = make_scorer(**scorer_args)
     opt = tf.keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
     model.compile(optimizer=opt, loss=loss if loss is not None else tfr.keras.losses.ListMLELoss())
-    history = model.fit(X_tr, y_tr, epochs=epochs, batch_size=batch_size, verbose=0).history
+    ndcg_by_epoch: list[float] = []
+    batches: list[float] = []
+    callbacks = []
+    if track_ndcg:
+        callbacks.append(tf.keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: ndcg_by_epoch.append(
+                mean_ndcg(y_va, model.predict(X_va, verbose=0)))))
+    if record_batches:
+        callbacks.append(tf.keras.callbacks.LambdaCallback(
+            on_train_batch_end=lambda batch, logs: batches.append(float(logs["loss"]))
+            if len(batches) < record_batches else None))
+    history = model.fit(X_tr, y_tr, epochs=epochs, batch_size=batch_size, verbose=0,
+                        callbacks=callbacks).history
     scores = model.predict(X_va, verbose=0)
+    finite = bool(np.isfinite(scores).all())
     listmle = float(tfr.keras.losses.ListMLELoss()(y_tr, model.predict(X_tr, verbose=0)))
-    return {"loss": list(history["loss"]), "listmle": listmle, "ndcg": mean_ndcg(y_va, scores),
-            "spread": score_spread(y_va, scores), "scores": scores, "model": model}
+    weights = np.concatenate([np.ravel(w) for w in model.get_weights()])
+    return {"loss": list(history["loss"]), "listmle": listmle,
+            "ndcg": mean_ndcg(y_va, scores) if finite else float("nan"),
+            "spread": score_spread(y_va, scores) if finite else float("nan"),
+            "scores": scores, "model": model, "nan_share": float(np.isnan(weights).mean()),
+            "ndcg_by_epoch": ndcg_by_epoch, "batches": batches}
