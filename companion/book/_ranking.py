@@ -14,10 +14,11 @@ Keras model import TensorFlow when called.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 
 __all__ = [
     "listmle_numpy",
@@ -439,7 +440,7 @@ def loss_text(loss: float, chance: float) -> str:
     >>> loss_text(15.104412, 15.104413), loss_text(11.8712, 15.1044)
     ('15.1044', '11.9')
     """
-    from companion._report import sig
+    from companion.book._report import sig
 
     return f"{loss:.4f}" if abs(loss - chance) < 1e-3 else f"{sig(loss)}"
 
