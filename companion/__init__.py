@@ -18,8 +18,8 @@ TensorFlow is imported only by the parts that need it (the ListMLE loss), so
 
 from __future__ import annotations
 
-from companion._repro import seed_everything
+from companion._repro import perturbed, seed_everything
 from companion._report import Table, glue, sig
 
 __version__ = "0.1.0"
-__all__ = ["seed_everything", "sig", "glue", "Table", "__version__"]
+__all__ = ["seed_everything", "perturbed", "sig", "glue", "Table", "__version__"]
