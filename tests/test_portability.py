@@ -66,7 +66,7 @@ def test_pass_catches_an_output_that_depends_on_the_last_bits(tmp_path: Path) ->
     stored_on, checked_on = _two_kernels_that_differ()
     nb = _stored_notebook(tmp_path / "last_bits.ipynb", f"repr({EXPR})", stored_on)
     config = _blas(checked_on, 1)
-    ok, _, log = portability.run([str(nb)], config)
+    ok, _, _, log = portability.run([str(nb)], config)
     assert not ok, f"17-digit sum stored under {stored_on} passed under {checked_on}"
     assert checked_on.lower() in portability.probe(portability.environment(config), tensorflow=False)["openblas"].lower()
     assert "Cell outputs differ" in log
@@ -76,7 +76,7 @@ def test_pass_catches_an_output_that_depends_on_the_last_bits(tmp_path: Path) ->
 def test_pass_accepts_the_same_figure_rounded(tmp_path: Path) -> None:
     stored_on, checked_on = _two_kernels_that_differ()
     nb = _stored_notebook(tmp_path / "rounded.ipynb", f"f'{{{EXPR}:.6g}}'", stored_on)
-    ok, _, log = portability.run([str(nb)], _blas(checked_on, 2))
+    ok, _, _, log = portability.run([str(nb)], _blas(checked_on, 2))
     assert ok, log[-2000:]
 
 
@@ -98,17 +98,17 @@ ULP = portability.Config("ulp-only", {"COMPANION_PERTURB": "ulp"})
 
 def test_pass_catches_a_figure_that_moves_by_one_ulp(tmp_path: Path) -> None:
     nb = _stored_notebook(tmp_path / "one_ulp.ipynb", "repr(X.sum())", "Haswell", ONE_ULP)
-    ok, _, log = portability.run([str(nb)], ULP)
+    ok, _, _, log = portability.run([str(nb)], ULP)
     assert not ok, "a 17-digit sum of the features passed with every feature one ulp off"
     assert "Cell outputs differ" in portability.moved_cells(log)
     # The switch is the only thing that moved it: the same run without it passes.
-    ok, _, log = portability.run([str(nb)], portability.Config("plain", {"OPENBLAS_CORETYPE": "Haswell"}))
+    ok, _, _, log = portability.run([str(nb)], portability.Config("plain", {"OPENBLAS_CORETYPE": "Haswell"}))
     assert ok, log[-2000:]
 
 
 def test_pass_accepts_a_figure_rounded_to_what_survives_one_ulp(tmp_path: Path) -> None:
     nb = _stored_notebook(tmp_path / "one_ulp_rounded.ipynb", "f'{{X.sum():.6g}}'", "Haswell", ONE_ULP)
-    ok, _, log = portability.run([str(nb)], ULP)
+    ok, _, _, log = portability.run([str(nb)], ULP)
     assert ok, log[-2000:]
 
 

@@ -44,11 +44,12 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMES = ROOT / "bench" / "results" / "notebook_times.tsv"
@@ -80,8 +81,9 @@ NUMPY_LEVELS: list[tuple[str, str]] = [
     ("AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR", "avx512f"),
     ("AVX2 FMA3", "avx2"),
 ]
+# -vv: pytest prints the whole diff of a moved output, not its first differing characters.
 NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "nbval_sanitize.cfg",
-         "-p", "no:cacheprovider", "-q", "--color=no"]
+         "-p", "no:cacheprovider", "-vv", "--color=no"]
 # Variables a configuration may set; cleared first so that each runs as described.
 VARIED = ("TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
           "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
@@ -231,8 +233,9 @@ try:
         from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
     except ImportError:  # NumPy 1
         from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-    on = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
-    out["numpy"] = on[-1] if on else "baseline"
+    levels = ["AVX512_SPR", "AVX512_ICL", "AVX512_SKX", "AVX512F", "AVX2", "AVX", "SSE42"]
+    out["numpy"] = next((name for name in levels if name in __cpu_dispatch__
+                         and __cpu_features__.get(name)), "baseline")
 except Exception as error:
     out["openblas"] = f"unknown ({type(error).__name__})"
 if os.environ.get("CHAOS_PROBE_TF") == "1":
@@ -270,42 +273,55 @@ def environment(config: Config) -> dict[str, str]:
     return env
 
 
-def run(notebooks: list[str], config: Config) -> tuple[bool, float, str]:
-    """Strict nbval over `notebooks` under `config`: (passed, seconds, pytest's output)."""
+class Result(NamedTuple):
+    """One strict nbval run: passed, wall seconds, CPU seconds (its own and its kernels'), output."""
+
+    ok: bool
+    seconds: float
+    cpu: float
+    log: str
+
+
+def run(notebooks: list[str], config: Config) -> Result:
+    """Strict nbval over `notebooks` under `config`."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", *NBVAL, *notebooks],
-                          cwd=ROOT, env=environment(config), capture_output=True, text=True)
-    return proc.returncode == 0, time.perf_counter() - start, proc.stdout + proc.stderr
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pytest", *NBVAL, *notebooks],
+                                cwd=ROOT, env=environment(config), stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # reaps it, with its CPU time
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        log = out.read()
+    cpu = usage.ru_utime + usage.ru_stime
+    return Result(proc.returncode == 0, time.perf_counter() - start, cpu, log)
 
 
 def moved_cells(log: str, keep_input: int = 4) -> str:
-    """nbval's report of each failed cell, its input cut to `keep_input` lines."""
+    """nbval's report of each failed cell, its input cut to `keep_input` lines.
+
+    In the diff, as pytest prints ``reference == test``, lines marked ``+``
+    are the stored output and lines marked ``-`` the new run's.
+    """
     sections = re.split(r"\n(?=_{3,} .+ _{3,}\n)", log)
     out = []
     for section in sections:
         if not re.match(r"_{3,} .+::Cell \d+ _{3,}", section.strip()):
             continue
-        lines = section.strip().splitlines()
         kept: list[str] = []
-        skipping, n_input = False, 0
-        for line in lines:
+        in_input, n_input = False, 0
+        for line in section.strip().splitlines():
             if line.strip() == "Input:":
-                skipping, n_input = True, 0
-                kept.append(line)
-                continue
-            if skipping:
-                if line.strip() in ("Traceback:", "") and n_input >= keep_input:
-                    skipping = False
-                elif n_input < keep_input:
-                    kept.append(line)
-                    n_input += 1
+                in_input, n_input = True, 0
+            elif in_input and line.strip() == "Traceback:":
+                in_input = False
+            elif in_input:
+                n_input += 1
+                if n_input > keep_input:
+                    if n_input == keep_input + 1:
+                        kept.append("    [...]")
                     continue
-                elif n_input == keep_input:
-                    kept.append("    [...]")
-                    n_input += 1
-                    continue
-                else:
-                    continue
+            if line.startswith("=" * 10):  # pytest's summary: printed once, at the end
+                break
             kept.append(line)
         out.append("\n".join(kept))
     if not out:  # not a cell failure (a crash, a collection error): the end of the log
@@ -365,15 +381,21 @@ def main(argv: Optional[list[str]] = None) -> int:
                   f"{seen.get('numpy')}; TensorFlow oneDNN ops "
                   f"{seen.get('onednn', 'not probed')}; nudge {seen.get('perturb')}", flush=True)
         failures = []
+        cpu: dict[str, float] = {}
         for c, nb, future in futures:
-            ok, seconds, log = future.result()
-            print(f"chaos: {c.name:<12} {nb:<40} {'passed' if ok else 'FAILED'} in {seconds:.0f} s", flush=True)
-            if not ok:
-                failures.append((c, nb, log))
+            result = future.result()
+            cpu[c.name] = cpu.get(c.name, 0.0) + result.cpu
+            print(f"chaos: {c.name:<12} {nb:<40} {'passed' if result.ok else 'FAILED'} in {result.seconds:.0f} s "
+                  f"({result.cpu:.0f} s CPU)", flush=True)
+            if not result.ok:
+                failures.append((c, nb, result.log))
     for c, nb, log in failures:
-        print(f"\n==== {nb} moved under {c.name} ({c.describe()}):\n{moved_cells(log)}", flush=True)
+        print(f"\n==== {nb} moved under {c.name} ({c.describe()})\n"
+              f"     (in each diff, '+' lines are the stored output, '-' lines this run's):\n"
+              f"{moved_cells(log)}", flush=True)
     print(f"chaos: {len(jobs) - len(failures)} of {len(jobs)} notebook runs passed "
-          f"({len(configs)} configurations) in {time.perf_counter() - start:.0f} s")
+          f"({len(configs)} configurations) in {time.perf_counter() - start:.0f} s; CPU time "
+          + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in cpu.items()))
     return 1 if failures else 0
 
 
