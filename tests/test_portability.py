@@ -125,6 +125,21 @@ def test_combined_configurations_vary_every_switch() -> None:
     assert env["TF_ENABLE_ONEDNN_OPTS"] == "0" and "COMPANION_PERTURB" not in env
 
 
+def test_reader_configuration_skips_notebooks_without_tensorflow(tmp_path: Path) -> None:
+    reader, ulp = portability.combined_configs({"avx2", "fma", "avx", "pni"}, "Haswell")
+    assert reader.tensorflow_only and not ulp.tensorflow_only
+    plain = tmp_path / "plain.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from companion import seed_everything\nseed_everything(0, tensorflow=False)")]
+    nbformat.write(nb, plain)
+    assert not portability.uses_tensorflow(str(plain))
+    nb.cells.append(nbformat.v4.new_code_cell("import tensorflow as tf"))
+    nbformat.write(nb, plain)
+    assert portability.uses_tensorflow(str(plain))
+    assert not portability.uses_tensorflow(str(ROOT / "book" / "rbm" / "unscaled_data.ipynb"))
+    assert portability.uses_tensorflow(str(ROOT / "book" / "ranking" / "zero_loss.ipynb"))
+
+
 def test_blas_plan_covers_other_kernels_and_thread_counts() -> None:
     plan = portability.blas_plan(["SkylakeX", "Haswell", "Sandybridge", "Prescott"], "SkylakeX")
     assert plan == [("Haswell", 1), ("Prescott", 4)]

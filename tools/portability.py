@@ -96,6 +96,8 @@ class Config:
 
     name: str
     env: dict[str, str] = field(default_factory=dict)
+    #: Run only the notebooks that load TensorFlow (what it varies is TensorFlow's).
+    tensorflow_only: bool = False
 
     def describe(self) -> str:
         """What the configuration varies, in words."""
@@ -168,7 +170,9 @@ def combined_configs(flags: set[str], default: Optional[str]) -> list[Config]:
 
     ``reader``: what a reader running the notebooks outside the Makefile may
     get: TensorFlow's oneDNN ops on, one TensorFlow thread, another OpenBLAS
-    kernel with one thread. ``ulp``: every generated feature and initial
+    kernel with one thread; it runs only the notebooks that load TensorFlow
+    (to the others it would change the OpenBLAS kernel alone, which ``ulp``
+    changes too). ``ulp``: every generated feature and initial
     weight one ulp off, four TensorFlow threads, oneDNN's sgemm capped one
     ISA level lower, NumPy's best SIMD level off, yet another OpenBLAS kernel
     with four threads.
@@ -185,7 +189,7 @@ def combined_configs(flags: set[str], default: Optional[str]) -> list[Config]:
         ulp["NPY_DISABLE_CPU_FEATURES"] = npy
     for env, (kernel, threads) in zip((reader, ulp), blas):
         env.update(OPENBLAS_CORETYPE=kernel, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    return [Config("reader", reader), Config("ulp", ulp)]
+    return [Config("reader", reader, tensorflow_only=True), Config("ulp", ulp)]
 
 
 def single_configs(flags: set[str], default: Optional[str]) -> dict[str, Config]:
@@ -329,6 +333,23 @@ def moved_cells(log: str, keep_input: int = 4) -> str:
     return "\n\n".join(out)
 
 
+def uses_tensorflow(notebook: str) -> bool:
+    """Whether a notebook may load TensorFlow.
+
+    No, when every :func:`companion.seed_everything` call in its code passes
+    ``tensorflow=False`` (the helper's contract: code that never uses
+    TensorFlow) and no code cell names TensorFlow or Keras.
+    """
+    try:
+        cells = json.loads(Path(notebook).read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return True
+    code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+    calls = re.findall(r"seed_everything\(([^)]*)\)", code)
+    return not (calls and all("tensorflow=False" in call for call in calls)
+                and not re.search(r"tensorflow|keras", code.replace("tensorflow=False", "")))
+
+
 def expected_seconds(notebook: str, times: dict[str, float]) -> float:
     """A notebook's last measured run time (for scheduling the longest first)."""
     return times.get(notebook, 30.0)
@@ -367,8 +388,13 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"the ordinary run used {default}; oneDNN ISA cap for this CPU: {isa_cap(flags)}.", flush=True)
 
     times = read_times()
-    jobs = sorted(((c, nb) for c in configs for nb in args.notebooks),
+    jobs = sorted(((c, nb) for c in configs for nb in args.notebooks
+                   if not (c.tensorflow_only and not uses_tensorflow(nb))),
                   key=lambda job: -expected_seconds(job[1], times))
+    for c in configs:
+        skipped = [nb for nb in args.notebooks if (c, nb) not in jobs]
+        if skipped:
+            print(f"chaos: {c.name} skips {', '.join(skipped)} (no TensorFlow there)", flush=True)
     start = time.perf_counter()
     # Most of a notebook's time is single-threaded Python: runs go side by side.
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
