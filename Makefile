@@ -186,8 +186,6 @@ test-modern: $(MODERN_STAMP)
 	KERAS_BACKEND=jax $(MODERN_PYTEST) tests companion --doctest-modules
 	@echo "== strict nbval: $(MODERN_NOTEBOOKS)"
 	KERAS_BACKEND=tensorflow $(MODERN_PYTEST) $(NBVAL_FLAGS) $(MODERN_NOTEBOOKS)
-	@echo "== the chaos pass: $(MODERN_NOTEBOOKS)"
-	KERAS_BACKEND=tensorflow $(MODERN_BIN)/python tools/portability.py $(MODERN_NOTEBOOKS)
 	$(MAKE) --no-print-directory test-install-modern
 
 # pip install of the package alone (no extras) into a fresh venv of the newest
