@@ -25,7 +25,7 @@ it.
 from __future__ import annotations
 
 from companion._check import CheckReport, check_file
-from companion._repro import seed_everything
+from companion._repro import perturbed, seed_everything
 
 __version__ = "0.1.0"
-__all__ = ["seed_everything", "check_file", "CheckReport", "__version__"]
+__all__ = ["seed_everything", "perturbed", "check_file", "CheckReport", "__version__"]

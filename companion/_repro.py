@@ -10,10 +10,22 @@ import os
 import random
 import sys
 import warnings
+from typing import Any, Optional, TypeVar
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-__all__ = ["seed_everything"]
+__all__ = ["seed_everything", "perturbed", "perturbed_initializer", "perturbation", "PERTURB_ENV"]
+
+#: The environment variable that switches the chaos pass's perturbation on
+#: (``tools/portability.py`` sets it to ``"ulp"``). Unset, every hook is a no-op.
+PERTURB_ENV = "COMPANION_PERTURB"
+_PERTURB_MODES = ("ulp",)
+# The stream of nudge directions: its own generator, so a perturbed run draws
+# exactly the same random numbers as a plain one. Reset by seed_everything().
+_nudge_seed = 0
+_nudges: Optional[np.random.Generator] = None
+_A = TypeVar("_A")
 
 # Environment variables TensorFlow reads once, when it is first imported.
 _TF_ENV = {
@@ -59,6 +71,10 @@ def seed_everything(seed: int = 0, *, tensorflow: bool = True) -> None:
     call this function before importing TensorFlow; if TensorFlow was already
     imported a :class:`RuntimeWarning` says so.
 
+    The call also restarts the stream of the chaos pass's one-ulp nudges
+    (:func:`perturbed`), which are off unless the environment variable
+    ``COMPANION_PERTURB`` is ``ulp``.
+
     Examples
     --------
     >>> from companion import seed_everything
@@ -77,6 +93,9 @@ def seed_everything(seed: int = 0, *, tensorflow: bool = True) -> None:
 
     random.seed(seed)
     np.random.seed(seed)
+    global _nudge_seed, _nudges
+    _nudge_seed, _nudges = seed, None  # perturbed(): a fresh stream per seed
+    perturbation()  # a bad COMPANION_PERTURB fails here, in the first cell
     # Only affects subprocesses (a running interpreter's hash seed is fixed).
     os.environ["PYTHONHASHSEED"] = str(seed)
 
@@ -109,3 +128,119 @@ def seed_everything(seed: int = 0, *, tensorflow: bool = True) -> None:
         tf.get_logger().setLevel(logging.ERROR)
         logging.getLogger("absl").setLevel(logging.ERROR)
         tf.autograph.set_verbosity(0)
+
+
+def perturbation() -> Optional[str]:
+    """The perturbation the chaos pass switched on: ``None`` (off) or ``"ulp"``.
+
+    Read from the environment variable ``COMPANION_PERTURB`` at every call;
+    unset, empty, ``0`` or ``off`` mean off.
+
+    Raises
+    ------
+    ValueError
+        If ``COMPANION_PERTURB`` holds anything else.
+    """
+    value = os.environ.get(PERTURB_ENV, "").strip().lower()
+    if value in ("", "0", "off", "none"):
+        return None
+    if value not in _PERTURB_MODES:
+        raise ValueError(
+            f"{PERTURB_ENV}={value!r} is not a perturbation; set it to 'ulp' (move every "
+            "initial weight and generated feature by one unit in the last place) or unset it."
+        )
+    return value
+
+
+def perturbed(values: _A, *, precision: Optional[DTypeLike] = None) -> _A:
+    """`values`, or, when the chaos pass switched it on, `values` moved by one ulp.
+
+    The chaos pass (``tools/portability.py``) runs every notebook again with
+    ``COMPANION_PERTURB=ulp``: a stand-in for another machine's rounding. Then
+    every non-zero finite entry moves by one unit in the last place of
+    `precision`, up or down at random; zeros, infinities and NaN stay as they
+    are (they are exact on every machine). Off (the default), `values` is
+    returned as it is, the very same object, so ordinary runs are
+    bit-identical. The data and initialisation code of :mod:`companion`
+    (:func:`companion.ranking.make_ranking_data`,
+    :func:`companion.ranking.make_scorer`, :class:`companion.rbm.RBM`) call
+    it once each; a notebook that makes its own data or weights calls it too.
+
+    The directions come from a generator of their own, restarted by
+    :func:`seed_everything`, so a perturbed run draws the same random
+    numbers as an ordinary one and repeats itself.
+
+    Parameters
+    ----------
+    values : array-like of float
+        The data or initial weights.
+    precision : dtype, optional
+        Whose unit in the last place to move by; default the dtype of
+        `values`. Pass ``np.float32`` for float64 data that a float32 model
+        will read, so that the nudge survives the cast.
+
+    Returns
+    -------
+    array-like
+        `values` itself when the switch is off; else a new array of the same
+        dtype and shape.
+
+    Raises
+    ------
+    ValueError
+        If ``COMPANION_PERTURB`` is set to something other than ``ulp``.
+    TypeError
+        If the switch is on and `values` is not floating point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion import perturbed
+    >>> x = np.array([1.0, 0.0, 2.5])
+    >>> perturbed(x) is x  # COMPANION_PERTURB is not set
+    True
+    """
+    if perturbation() is None:
+        return values
+    array = np.asarray(values)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise TypeError(f"perturbed() moves floating-point values by one ulp; got dtype {array.dtype}.")
+    global _nudges
+    if _nudges is None:
+        _nudges = np.random.default_rng([_nudge_seed, 0xC4A05])
+    unit = np.dtype(precision if precision is not None else array.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = np.spacing(np.abs(array).astype(unit)).astype(array.dtype)
+    sign = np.where(_nudges.integers(0, 2, size=array.shape) == 1, 1, -1).astype(array.dtype)
+    moved = np.where(np.isfinite(array) & (array != 0), array + sign * step, array)
+    return moved.astype(array.dtype)  # type: ignore[return-value]
+
+
+def perturbed_initializer(initializer: Any) -> Any:
+    """A Keras initializer, or, with the chaos pass's switch on, one whose values are :func:`perturbed`.
+
+    Off, returns `initializer` unchanged (so a model is built exactly as
+    without this call). On, returns a callable that draws from the same
+    initializer (:func:`keras.initializers.get`) and moves each value by one
+    ulp, for tf.keras 2 and Keras 3 alike.
+
+    Parameters
+    ----------
+    initializer : str or callable
+        Anything ``kernel_initializer=`` accepts.
+
+    Returns
+    -------
+    str or callable
+    """
+    if perturbation() is None:
+        return initializer
+    from companion import _keras
+
+    inner = _keras.keras().initializers.get(initializer)
+
+    def nudged(shape: Any, dtype: Any = None, **kwargs: Any) -> Any:
+        drawn = inner(shape, dtype=dtype, **kwargs)
+        return perturbed(np.asarray(drawn))
+
+    return nudged

@@ -1,4 +1,4 @@
-"""The portability pass (tools/portability.py) must catch an output that moves with the BLAS kernel."""
+"""The chaos pass (tools/portability.py) must catch an output that moves with the BLAS kernel or by one ulp."""
 
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ def _two_kernels_that_differ() -> tuple[str, str]:
     pytest.skip(f"every OpenBLAS kernel of this CPU ({kernels}) sums the product to the same bits")
 
 
-def _stored_notebook(path: Path, fmt: str, kernel: str) -> Path:
+def _stored_notebook(path: Path, fmt: str, kernel: str, code: str = LAST_BITS) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(LAST_BITS.format(fmt=fmt))]
+    nb.cells = [nbformat.v4.new_code_cell(code.format(fmt=fmt))]
     env = dict(os.environ, OPENBLAS_CORETYPE=kernel)
     old = dict(os.environ)
     os.environ.update(env)  # the kernel that NotebookClient starts inherits it
@@ -65,24 +65,102 @@ def _stored_notebook(path: Path, fmt: str, kernel: str) -> Path:
 def test_pass_catches_an_output_that_depends_on_the_last_bits(tmp_path: Path) -> None:
     stored_on, checked_on = _two_kernels_that_differ()
     nb = _stored_notebook(tmp_path / "last_bits.ipynb", f"repr({EXPR})", stored_on)
-    ok, seen, _, log = portability.run([str(nb)], checked_on, 1)
+    config = _blas(checked_on, 1)
+    ok, _, _, log = portability.run([str(nb)], config)
     assert not ok, f"17-digit sum stored under {stored_on} passed under {checked_on}"
-    assert checked_on.lower() in seen.lower()
+    assert checked_on.lower() in portability.probe(portability.environment(config), tensorflow=False)["openblas"].lower()
     assert "Cell outputs differ" in log
+    assert "Cell outputs differ" in portability.moved_cells(log)
 
 
 def test_pass_accepts_the_same_figure_rounded(tmp_path: Path) -> None:
     stored_on, checked_on = _two_kernels_that_differ()
     nb = _stored_notebook(tmp_path / "rounded.ipynb", f"f'{{{EXPR}:.6g}}'", stored_on)
-    ok, _, _, log = portability.run([str(nb)], checked_on, 2)
+    ok, _, _, log = portability.run([str(nb)], _blas(checked_on, 2))
     assert ok, log[-2000:]
 
 
-def test_configurations_cover_every_other_kernel_and_other_thread_counts() -> None:
-    configs = portability.configurations(["SkylakeX", "Haswell", "Sandybridge", "Prescott"], "Haswell")
-    assert [k for k, _ in configs] == ["SkylakeX", "Sandybridge", "Prescott"]
-    assert {t for _, t in configs} == {1, 2, 4}
-    assert portability.configurations(["Haswell"], "Haswell") == [("Haswell", 1)]
+def _blas(kernel: str, threads: int) -> portability.Config:
+    return portability.Config("blas", {"OPENBLAS_CORETYPE": kernel, "OPENBLAS_NUM_THREADS": str(threads)})
+
+
+# The general proxy: one ulp on the generated features (companion.perturbed,
+# switched on by COMPANION_PERTURB=ulp), seen in a sum printed to 17 digits.
+ONE_ULP = (
+    "from companion import seed_everything\n"
+    "seed_everything(0, tensorflow=False)\n"
+    "from companion.ranking import make_ranking_data\n"
+    "X = make_ranking_data(20, list_size=5, random_state=0).X\n"
+    "print({fmt})"
+)
+ULP = portability.Config("ulp-only", {"COMPANION_PERTURB": "ulp"})
+
+
+def test_pass_catches_a_figure_that_moves_by_one_ulp(tmp_path: Path) -> None:
+    nb = _stored_notebook(tmp_path / "one_ulp.ipynb", "repr(X.sum())", "Haswell", ONE_ULP)
+    ok, _, _, log = portability.run([str(nb)], ULP)
+    assert not ok, "a 17-digit sum of the features passed with every feature one ulp off"
+    assert "Cell outputs differ" in portability.moved_cells(log)
+    # The switch is the only thing that moved it: the same run without it passes.
+    ok, _, _, log = portability.run([str(nb)], portability.Config("plain", {"OPENBLAS_CORETYPE": "Haswell"}))
+    assert ok, log[-2000:]
+
+
+def test_pass_accepts_a_figure_rounded_to_what_survives_one_ulp(tmp_path: Path) -> None:
+    nb = _stored_notebook(tmp_path / "one_ulp_rounded.ipynb", "f'{{X.sum():.6g}}'", "Haswell", ONE_ULP)
+    ok, _, _, log = portability.run([str(nb)], ULP)
+    assert ok, log[-2000:]
+
+
+def test_combined_configurations_vary_every_switch() -> None:
+    amd = {"avx", "avx2", "fma", "pni", "sse4_1"}
+    reader, ulp = portability.combined_configs(amd, "Haswell")
+    assert reader.env["TF_ENABLE_ONEDNN_OPTS"] == "1" and ulp.env["COMPANION_PERTURB"] == "ulp"
+    assert {reader.env["TF_NUM_INTRAOP_THREADS"], ulp.env["TF_NUM_INTRAOP_THREADS"]} == {"1", "4"}
+    assert ulp.env["ONEDNN_MAX_CPU_ISA"] == "AVX" and ulp.env["NPY_DISABLE_CPU_FEATURES"] == "AVX2 FMA3"
+    assert [reader.env["OPENBLAS_CORETYPE"], ulp.env["OPENBLAS_CORETYPE"]] == ["Sandybridge", "Prescott"]
+    assert "oneDNN ops on" in reader.describe() and "one ulp" in ulp.describe()
+    # Each run gets exactly its configuration: the ordinary run's settings are cleared first.
+    env = portability.environment(portability.Config("plain"))
+    assert env["TF_ENABLE_ONEDNN_OPTS"] == "0" and "COMPANION_PERTURB" not in env
+
+
+def test_reader_configuration_skips_notebooks_without_tensorflow(tmp_path: Path) -> None:
+    reader, ulp = portability.combined_configs({"avx2", "fma", "avx", "pni"}, "Haswell")
+    assert reader.tensorflow_only and not ulp.tensorflow_only
+    plain = tmp_path / "plain.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from companion import seed_everything\nseed_everything(0, tensorflow=False)")]
+    nbformat.write(nb, plain)
+    assert not portability.uses_tensorflow(str(plain))
+    nb.cells.append(nbformat.v4.new_code_cell("import tensorflow as tf"))
+    nbformat.write(nb, plain)
+    assert portability.uses_tensorflow(str(plain))
+    assert not portability.uses_tensorflow(str(ROOT / "book" / "rbm" / "unscaled_data.ipynb"))
+    assert portability.uses_tensorflow(str(ROOT / "book" / "ranking" / "zero_loss.ipynb"))
+
+
+def test_blas_plan_covers_other_kernels_and_thread_counts() -> None:
+    plan = portability.blas_plan(["SkylakeX", "Haswell", "Sandybridge", "Prescott"], "SkylakeX")
+    assert plan == [("Haswell", 1), ("Prescott", 4)]
+    assert portability.blas_plan(["Haswell", "Prescott"], "Haswell") == [("Prescott", 1), ("Haswell", 4)]
+    assert portability.blas_plan(["Haswell"], "Haswell") == [("Haswell", 1), ("Haswell", 4)]
+    assert portability.blas_plan([], None) == []
+
+
+def test_isa_cap_is_one_level_below_the_best() -> None:
+    assert portability.isa_cap({"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma", "avx"}) == "AVX2"
+    assert portability.isa_cap({"avx2", "fma", "avx", "sse4_1"}) == "AVX"
+    assert portability.isa_cap({"sse4_1"}) is None
+
+
+def test_moved_cells_keeps_the_diff_and_cuts_the_input() -> None:
+    log = ("....F\n" + "_" * 10 + " book/x.ipynb::Cell 3 " + "_" * 10 + "\nNotebook cell execution failed\n"
+           "Cell 3: Cell outputs differ\n\nInput:\n" + "\n".join(f"line {i}" for i in range(30))
+           + "\n\nTraceback:\n mismatch 'stdout'\n\n  - loss 69.7\n  + loss 60.4\n")
+    report = portability.moved_cells(log)
+    assert "::Cell 3" in report and "- loss 69.7" in report and "+ loss 60.4" in report
+    assert "line 3" in report and "line 29" not in report
 
 
 def test_kernels_follow_cpu_flags() -> None:

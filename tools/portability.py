@@ -1,16 +1,39 @@
-"""The portability pass: strict nbval again under other BLAS kernels and thread counts.
+"""The chaos pass: strict nbval again, under what a reader's machine varies.
 
 A stored output is a fact about the experiment only if it does not move with
-the machine. OpenBLAS (under NumPy, SciPy and scikit-learn) picks its compute
-kernel from the CPU, and different kernels, like different thread counts, sum
-in different orders. This script re-runs the given notebooks under strict
-nbval once per configuration: every OpenBLAS kernel family this CPU can
-execute (read from the ``/proc/cpuinfo`` flags: forcing an AVX-512 kernel on a
-CPU without AVX-512 crashes) combined with a thread count, and reports which
-kernel really ran in each (asked of OpenBLAS through threadpoolctl).
+the machine. This script re-runs notebooks under strict nbval in a few
+configurations, each of which changes the rounding of the computation the way
+another machine would:
 
-Used by ``make test`` (``make portability``). Exit status 0 when every
-configuration passes, 1 otherwise.
+- TensorFlow's oneDNN kernels on (``TF_ENABLE_ONEDNN_OPTS=1``; the Makefile
+  and :func:`companion.seed_everything` set 0, a reader may not);
+- TensorFlow's intra-/inter-op thread counts (``TF_NUM_INTRAOP_THREADS``,
+  ``TF_NUM_INTEROP_THREADS``: Eigen splits sums by thread);
+- the instruction set of oneDNN's sgemm, which TensorFlow's Eigen matrix
+  products call even with oneDNN's ops off (``ONEDNN_MAX_CPU_ISA`` capped one
+  level below this CPU's; see the README's portability section);
+- NumPy's own SIMD kernels for exp, log, tanh and the like, which it picks
+  from the CPU at import (``NPY_DISABLE_CPU_FEATURES`` turns the best level
+  this CPU has off);
+- OpenBLAS's kernel family and thread count (``OPENBLAS_CORETYPE``,
+  ``OPENBLAS_NUM_THREADS``), under NumPy, SciPy and scikit-learn: every family
+  this CPU can execute (read from ``/proc/cpuinfo``: forcing an AVX-512 kernel
+  on a CPU without AVX-512 crashes);
+- and, the general proxy for any other rounding difference, a one-ulp nudge
+  of every generated feature and initial weight (``COMPANION_PERTURB=ulp``,
+  read by :func:`companion.perturbed`).
+
+These are combined into two configurations (``reader`` and ``ulp``), run side
+by side, one notebook at a time, longest first. A figure that moves under
+either is fragile. Before the runs, each configuration is probed: the report
+says what was asked for and what really ran (the OpenBLAS kernel and thread
+count, through threadpoolctl; whether TensorFlow's oneDNN ops are on).
+On failure it prints nbval's diff of every moved cell.
+
+Used by ``make test`` (``make portability``). Exit status 0 when every run
+passes, 1 otherwise. ``--configs`` picks single-variable configurations
+instead (``onednn``, ``ulp-only``, ``tf-threads-1``, ``tf-threads-4``,
+``isa``, ``numpy``, ``blas``), to find out which variable moved a figure.
 """
 
 from __future__ import annotations
@@ -18,14 +41,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
+TIMES = ROOT / "bench" / "results" / "notebook_times.tsv"
 
 # OpenBLAS kernel families for x86-64 (the DYNAMIC_ARCH names accepted by
 # OPENBLAS_CORETYPE), with the /proc/cpuinfo flags each needs ("pni" is SSE3).
@@ -38,12 +65,57 @@ KERNELS: dict[str, tuple[str, ...]] = {
     "Sandybridge": ("avx",),
     "Prescott": ("pni",),
 }
-# Thread counts to cover; the ordinary test run uses OpenBLAS's default (the
-# number of cores), so the pass gives every other kernel one of these.
-# OpenBLAS caps the count at the number of cores: the report says what ran.
-THREADS = (1, 4, 2)
+# What OpenBLAS reports for kernels that share a family's GEMM code.
+ALIASES = {"zen": "Haswell", "cooperlake": "SkylakeX", "sapphirerapids": "SkylakeX"}
+# oneDNN ISA levels (ONEDNN_MAX_CPU_ISA values), best first, with the flags
+# each needs. The pass caps oneDNN one level below the best this CPU has.
+ISA_LEVELS: list[tuple[str, tuple[str, ...]]] = [
+    ("AVX512_CORE", ("avx512f", "avx512bw", "avx512dq", "avx512vl")),
+    ("AVX2", ("avx2", "fma")),
+    ("AVX", ("avx",)),
+    ("SSE41", ("sse4_1",)),
+]
+# NumPy's dispatch levels (NPY_DISABLE_CPU_FEATURES names), best first, with
+# the flag that marks each: the pass turns off the best one this CPU has.
+NUMPY_LEVELS: list[tuple[str, str]] = [
+    ("AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR", "avx512f"),
+    ("AVX2 FMA3", "avx2"),
+]
+# -vv: pytest prints the whole diff of a moved output, not its first differing characters.
 NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "nbval_sanitize.cfg",
-         "-p", "no:cacheprovider", "-q", "--color=no"]
+         "-p", "no:cacheprovider", "-vv", "--color=no"]
+# Variables a configuration may set; cleared first so that each runs as described.
+VARIED = ("TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+          "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+          "NPY_DISABLE_CPU_FEATURES", "COMPANION_PERTURB")
+
+
+@dataclass(frozen=True)
+class Config:
+    """One configuration: a name and the environment variables it sets."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    #: Run only the notebooks that load TensorFlow (what it varies is TensorFlow's).
+    tensorflow_only: bool = False
+
+    def describe(self) -> str:
+        """What the configuration varies, in words."""
+        e, parts = self.env, []
+        if "TF_ENABLE_ONEDNN_OPTS" in e:
+            parts.append(f"oneDNN ops {'on' if e['TF_ENABLE_ONEDNN_OPTS'] == '1' else 'off'}")
+        if "TF_NUM_INTRAOP_THREADS" in e:
+            parts.append(f"TF threads {e['TF_NUM_INTRAOP_THREADS']} intra-op, "
+                         f"{e.get('TF_NUM_INTEROP_THREADS', 'default')} inter-op")
+        if "ONEDNN_MAX_CPU_ISA" in e:
+            parts.append(f"oneDNN ISA capped at {e['ONEDNN_MAX_CPU_ISA']}")
+        if "NPY_DISABLE_CPU_FEATURES" in e:
+            parts.append(f"NumPy without {e['NPY_DISABLE_CPU_FEATURES'].split()[0]}")
+        if "OPENBLAS_CORETYPE" in e:
+            parts.append(f"OpenBLAS {e['OPENBLAS_CORETYPE']} x{e.get('OPENBLAS_NUM_THREADS', 'default')}")
+        if "COMPANION_PERTURB" in e:
+            parts.append("data and initial weights nudged by one ulp")
+        return "; ".join(parts) or "nothing varied"
 
 
 def cpu_flags(path: Path = Path("/proc/cpuinfo")) -> set[str]:
@@ -63,19 +135,83 @@ def supported_kernels(flags: set[str]) -> list[str]:
     return [name for name, needs in KERNELS.items() if flags.issuperset(needs)]
 
 
-def configurations(kernels: list[str], default: Optional[str]) -> list[tuple[str, int]]:
-    """(kernel, threads) pairs: every kernel but the ordinary run's, each with a thread count.
+def isa_cap(flags: set[str]) -> Optional[str]:
+    """The oneDNN ISA one level below the best this CPU has (None if there is none below)."""
+    have = [name for name, needs in ISA_LEVELS if flags.issuperset(needs)]
+    return have[1] if len(have) >= 2 else None
+
+
+def numpy_disable(flags: set[str]) -> Optional[str]:
+    """NumPy's best dispatch level on this CPU, as ``NPY_DISABLE_CPU_FEATURES`` names it."""
+    return next((names for names, flag in NUMPY_LEVELS if flag in flags), None)
+
+
+def blas_plan(kernels: list[str], default: Optional[str]) -> list[tuple[str, int]]:
+    """(kernel, threads) for the two combined configurations.
 
     The ordinary test run already covered `default` (the kernel OpenBLAS
     picked, or the one ``OPENBLAS_CORETYPE`` names) at the default thread
-    count; the other kernels take the counts of :data:`THREADS` in turn, so
-    one thread and four threads are both covered whenever there are two other
-    kernels. With no other kernel, `default` runs again with one thread.
+    count (one per core). The two configurations take the newest and the
+    oldest of the other kernels, with 1 and 4 threads requested. With one
+    other kernel, the second configuration runs `default` with 4 threads;
+    with none, `default` runs with 1 and 4 threads.
     """
     others = [k for k in kernels if k != default]
-    if not others:
-        return [(kernels[0], 1)] if kernels else []
-    return [(k, THREADS[i % len(THREADS)]) for i, k in enumerate(others)]
+    if len(others) >= 2:
+        return [(others[0], 1), (others[-1], 4)]
+    base = default or (kernels[0] if kernels else "")
+    if len(others) == 1:
+        return [(others[0], 1), (base, 4)]
+    return [(base, 1), (base, 4)] if base else []
+
+
+def combined_configs(flags: set[str], default: Optional[str]) -> list[Config]:
+    """The pass's two configurations for a CPU with these flags.
+
+    ``reader``: what a reader running the notebooks outside the Makefile may
+    get: TensorFlow's oneDNN ops on, one TensorFlow thread, another OpenBLAS
+    kernel with one thread; it runs only the notebooks that load TensorFlow
+    (to the others it would change the OpenBLAS kernel alone, which ``ulp``
+    changes too). ``ulp``: every generated feature and initial
+    weight one ulp off, four TensorFlow threads, oneDNN's sgemm capped one
+    ISA level lower, NumPy's best SIMD level off, yet another OpenBLAS kernel
+    with four threads.
+    """
+    blas = blas_plan(supported_kernels(flags), default)
+    reader = {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    ulp = {"COMPANION_PERTURB": "ulp", "TF_ENABLE_ONEDNN_OPTS": "0", "TF_NUM_INTRAOP_THREADS": "4",
+           "TF_NUM_INTEROP_THREADS": "4"}
+    cap = isa_cap(flags)
+    if cap:
+        ulp["ONEDNN_MAX_CPU_ISA"] = cap
+    npy = numpy_disable(flags)
+    if npy:
+        ulp["NPY_DISABLE_CPU_FEATURES"] = npy
+    for env, (kernel, threads) in zip((reader, ulp), blas):
+        env.update(OPENBLAS_CORETYPE=kernel, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    return [Config("reader", reader, tensorflow_only=True), Config("ulp", ulp)]
+
+
+def single_configs(flags: set[str], default: Optional[str]) -> dict[str, Config]:
+    """One variable at a time, to find out which one moved a figure."""
+    configs = {
+        "onednn": Config("onednn", {"TF_ENABLE_ONEDNN_OPTS": "1"}),
+        "ulp-only": Config("ulp-only", {"COMPANION_PERTURB": "ulp"}),
+        "tf-threads-1": Config("tf-threads-1", {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}),
+        "tf-threads-4": Config("tf-threads-4", {"TF_NUM_INTRAOP_THREADS": "4", "TF_NUM_INTEROP_THREADS": "4"}),
+    }
+    cap = isa_cap(flags)
+    if cap:
+        configs["isa"] = Config("isa", {"ONEDNN_MAX_CPU_ISA": cap})
+    npy = numpy_disable(flags)
+    if npy:
+        configs["numpy"] = Config("numpy", {"NPY_DISABLE_CPU_FEATURES": npy})
+    blas = blas_plan(supported_kernels(flags), default)
+    if blas:
+        kernel, threads = blas[0]
+        configs["blas"] = Config("blas", {"OPENBLAS_CORETYPE": kernel, "OPENBLAS_NUM_THREADS": str(threads),
+                                          "OMP_NUM_THREADS": str(threads)})
+    return configs
 
 
 def default_kernel(kernels: list[str]) -> Optional[str]:
@@ -83,66 +219,209 @@ def default_kernel(kernels: list[str]) -> Optional[str]:
     named = os.environ.get("OPENBLAS_CORETYPE")
     if named:
         return named
-    seen = kernel_in_use(dict(os.environ)).split(" x")[0]
+    seen = probe(dict(os.environ), tensorflow=False).get("openblas", "").split(" x")[0]
+    seen = ALIASES.get(seen.lower(), seen)
     return next((k for k in kernels if k.lower() == seen.lower()), seen or None)
 
 
-def kernel_in_use(env: dict[str, str]) -> str:
-    """Ask OpenBLAS (through threadpoolctl) which kernel and thread count it runs under `env`."""
-    code = ("import numpy, json; from threadpoolctl import threadpool_info; "
-            "print(json.dumps([(i.get('architecture'), i.get('num_threads')) "
-            "for i in threadpool_info() if i.get('internal_api') == 'openblas']))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+PROBE = r"""
+import json, os
+out = {}
+try:
+    import numpy
+    from threadpoolctl import threadpool_info
+    found = sorted({f"{i.get('architecture')} x{i.get('num_threads')}" for i in threadpool_info()
+                    if i.get('internal_api') == 'openblas'})
+    out["openblas"] = ", ".join(found) or "no OpenBLAS found"
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # NumPy 1
+        from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    levels = ["AVX512_SPR", "AVX512_ICL", "AVX512_SKX", "AVX512F", "AVX2", "AVX", "SSE42"]
+    out["numpy"] = next((name for name in levels if name in __cpu_dispatch__
+                         and __cpu_features__.get(name)), "baseline")
+except Exception as error:
+    out["openblas"] = f"unknown ({type(error).__name__})"
+if os.environ.get("CHAOS_PROBE_TF") == "1":
+    try:
+        from companion import seed_everything
+        seed_everything(0)
+        from tensorflow.python.util import _pywrap_util_port
+        out["onednn"] = "on" if _pywrap_util_port.IsMklEnabled() else "off"
+    except Exception as error:
+        out["onednn"] = f"unknown ({type(error).__name__}: {error})"[:120]
+try:
+    from companion._repro import perturbation
+    out["perturb"] = perturbation() or "off"
+except Exception as error:
+    out["perturb"] = f"unknown ({type(error).__name__})"
+print(json.dumps(out))
+"""
+
+
+def probe(env: dict[str, str], *, tensorflow: bool = True) -> dict[str, str]:
+    """Ask the libraries what really runs under `env`: OpenBLAS kernel and threads, oneDNN, the nudge."""
+    env = dict(env, CHAOS_PROBE_TF="1" if tensorflow else "0")
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0:
-        return f"crashed ({out.stderr.strip()[-200:]})"
-    found = {f"{arch} x{threads}" for arch, threads in json.loads(out.stdout)}
-    return ", ".join(sorted(found)) or "no OpenBLAS found"
+        return {"openblas": f"crashed ({out.stderr.strip()[-200:]})"}
+    result: dict[str, str] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
-def run(notebooks: list[str], kernel: str, threads: int) -> tuple[bool, str, float, str]:
-    """Strict nbval over `notebooks` with OpenBLAS forced to `kernel` and `threads`."""
-    env = dict(os.environ, OPENBLAS_CORETYPE=kernel, OPENBLAS_NUM_THREADS=str(threads),
-               OMP_NUM_THREADS=str(threads))
-    seen = kernel_in_use(env)
+def environment(config: Config) -> dict[str, str]:
+    """The ordinary run's environment, with the varied variables cleared, then `config`'s set."""
+    env = {k: v for k, v in os.environ.items() if k not in VARIED}
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as the Makefile and seed_everything set it
+    env.update(config.env)
+    return env
+
+
+class Result(NamedTuple):
+    """One strict nbval run: passed, wall seconds, CPU seconds (its own and its kernels'), output."""
+
+    ok: bool
+    seconds: float
+    cpu: float
+    log: str
+
+
+def run(notebooks: list[str], config: Config) -> Result:
+    """Strict nbval over `notebooks` under `config`."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", *NBVAL, *notebooks],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    return proc.returncode == 0, seen, elapsed, proc.stdout + proc.stderr
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pytest", *NBVAL, *notebooks],
+                                cwd=ROOT, env=environment(config), stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # reaps it, with its CPU time
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        log = out.read()
+    cpu = usage.ru_utime + usage.ru_stime
+    return Result(proc.returncode == 0, time.perf_counter() - start, cpu, log)
+
+
+def moved_cells(log: str, keep_input: int = 4) -> str:
+    """nbval's report of each failed cell, its input cut to `keep_input` lines.
+
+    In the diff, as pytest prints ``reference == test``, lines marked ``+``
+    are the stored output and lines marked ``-`` the new run's.
+    """
+    sections = re.split(r"\n(?=_{3,} .+ _{3,}\n)", log)
+    out = []
+    for section in sections:
+        if not re.match(r"_{3,} .+::Cell \d+ _{3,}", section.strip()):
+            continue
+        kept: list[str] = []
+        in_input, n_input = False, 0
+        for line in section.strip().splitlines():
+            if line.strip() == "Input:":
+                in_input, n_input = True, 0
+            elif in_input and line.strip() == "Traceback:":
+                in_input = False
+            elif in_input:
+                n_input += 1
+                if n_input > keep_input:
+                    if n_input == keep_input + 1:
+                        kept.append("    [...]")
+                    continue
+            if line.startswith("=" * 10):  # pytest's summary: printed once, at the end
+                break
+            kept.append(line)
+        out.append("\n".join(kept))
+    if not out:  # not a cell failure (a crash, a collection error): the end of the log
+        out.append("\n".join(log.splitlines()[-60:]))
+    return "\n\n".join(out)
+
+
+def uses_tensorflow(notebook: str) -> bool:
+    """Whether a notebook may load TensorFlow.
+
+    No, when every :func:`companion.seed_everything` call in its code passes
+    ``tensorflow=False`` (the helper's contract: code that never uses
+    TensorFlow) and no code cell names TensorFlow or Keras.
+    """
+    try:
+        cells = json.loads(Path(notebook).read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return True
+    code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+    calls = re.findall(r"seed_everything\(([^)]*)\)", code)
+    return not (calls and all("tensorflow=False" in call for call in calls)
+                and not re.search(r"tensorflow|keras", code.replace("tensorflow=False", "")))
+
+
+def expected_seconds(notebook: str, times: dict[str, float]) -> float:
+    """A notebook's last measured run time (for scheduling the longest first)."""
+    return times.get(notebook, 30.0)
+
+
+def read_times(path: Path = TIMES) -> dict[str, float]:
+    """Run times from ``make execute`` (``notebook<TAB>seconds``), if present."""
+    try:
+        rows = [line.split("\t") for line in path.read_text().splitlines()[1:] if "\t" in line]
+    except OSError:
+        return {}
+    return {name: float(seconds) for name, seconds in rows}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("notebooks", nargs="+")
-    parser.add_argument("--kernels", help="comma-separated kernels instead of every supported one")
+    parser.add_argument("--configs", help="comma-separated single-variable configurations "
+                        "(onednn, ulp-only, tf-threads-1, tf-threads-4, isa, numpy, blas) instead of the two combined")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="configurations run at once (default: the number of cores)")
+                        help="notebook runs at once (default: the number of cores)")
     args = parser.parse_args(argv)
 
     flags = cpu_flags()
-    kernels = args.kernels.split(",") if args.kernels else supported_kernels(flags)
-    if not kernels:
-        print("portability: no OpenBLAS kernel family recognised on this CPU "
-              "(not x86-64 Linux?); nothing to compare against, so nothing was run.")
-        return 0
-    default = default_kernel(kernels)
-    configs = configurations(kernels, default)
-    print(f"portability: this CPU runs the OpenBLAS kernel families {', '.join(kernels)}; "
-          f"the ordinary run used {default}. Strict nbval again under "
-          + ", ".join(f"{k} with {t} thread(s)" for k, t in configs), flush=True)
-    # Most of a notebook's time is single-threaded Python, so configurations
-    # run side by side, one per core.
+    kernels = supported_kernels(flags)
+    default = default_kernel(kernels) if kernels else None
+    if args.configs:
+        catalogue = single_configs(flags, default)
+        unknown = [name for name in args.configs.split(",") if name not in catalogue]
+        if unknown:
+            parser.error(f"unknown configuration(s) {unknown}; choose from {sorted(catalogue)}")
+        configs = [catalogue[name] for name in args.configs.split(",")]
+    else:
+        configs = combined_configs(flags, default)
+    print(f"chaos: OpenBLAS kernel families this CPU runs: {', '.join(kernels) or 'none recognised'}; "
+          f"the ordinary run used {default}; oneDNN ISA cap for this CPU: {isa_cap(flags)}.", flush=True)
+
+    times = read_times()
+    jobs = sorted(((c, nb) for c in configs for nb in args.notebooks
+                   if not (c.tensorflow_only and not uses_tensorflow(nb))),
+                  key=lambda job: -expected_seconds(job[1], times))
+    for c in configs:
+        skipped = [nb for nb in args.notebooks if (c, nb) not in jobs]
+        if skipped:
+            print(f"chaos: {c.name} skips {', '.join(skipped)} (no TensorFlow there)", flush=True)
+    start = time.perf_counter()
+    # Most of a notebook's time is single-threaded Python: runs go side by side.
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda c: (c, run(args.notebooks, *c)), configs))
-    failures = 0
-    for (kernel, threads), (ok, seen, elapsed, log) in results:
-        status = "passed" if ok else "FAILED"
-        print(f"portability: {kernel:<12} {threads} thread(s) [OpenBLAS reports {seen}]: "
-              f"{status} in {elapsed:.0f} s", flush=True)
-        if not ok:
-            failures += 1
-            print("\n".join(line for line in log.splitlines()[-80:]))
-    print(f"portability: {len(configs) - failures} passed, {failures} failed")
+        probes = {c.name: pool.submit(probe, environment(c)) for c in configs}
+        futures = [(c, nb, pool.submit(run, [nb], c)) for c, nb in jobs]
+        for c in configs:
+            seen = probes[c.name].result()
+            print(f"chaos: configuration {c.name}: {c.describe()}\n"
+                  f"       really ran: OpenBLAS {seen.get('openblas')}; NumPy SIMD up to "
+                  f"{seen.get('numpy')}; TensorFlow oneDNN ops "
+                  f"{seen.get('onednn', 'not probed')}; nudge {seen.get('perturb')}", flush=True)
+        failures = []
+        cpu: dict[str, float] = {}
+        for c, nb, future in futures:
+            result = future.result()
+            cpu[c.name] = cpu.get(c.name, 0.0) + result.cpu
+            print(f"chaos: {c.name:<12} {nb:<40} {'passed' if result.ok else 'FAILED'} in {result.seconds:.0f} s "
+                  f"({result.cpu:.0f} s CPU)", flush=True)
+            if not result.ok:
+                failures.append((c, nb, result.log))
+    for c, nb, log in failures:
+        print(f"\n==== {nb} moved under {c.name} ({c.describe()})\n"
+              f"     (in each diff, '+' lines are the stored output, '-' lines this run's):\n"
+              f"{moved_cells(log)}", flush=True)
+    print(f"chaos: {len(jobs) - len(failures)} of {len(jobs)} notebook runs passed "
+          f"({len(configs)} configurations) in {time.perf_counter() - start:.0f} s; CPU time "
+          + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in cpu.items()))
     return 1 if failures else 0
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple, Optional, Sequence, Union, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from companion._repro import perturbed
 from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 from companion.ranking._lists import n_valid as _n_valid
 from companion.ranking._lists import valid_mask, within_list_gaps
@@ -550,9 +551,9 @@ def make_ranking_data(
                 f"feature_scales needs {n_features} positive numbers, one per feature; got {feature_scales!r}."
             )
         X = X * scales + 4.0 * scales  # mostly positive, like counts or prices
-    columns = [X]
+    columns = [perturbed(X, precision=np.float32)]  # the chaos pass's nudge; else X itself
     if query_features:
-        per_query = rng.normal(size=(n_queries, query_features))
+        per_query = perturbed(rng.normal(size=(n_queries, query_features)), precision=np.float32)
         columns.append(per_query[qid])
         names += [f"q{j}" for j in range(query_features)]
     if leak:

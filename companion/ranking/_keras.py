@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from companion import _keras
+from companion._repro import perturbed_initializer
 
 __all__ = ["make_scorer", "dead_units"]
 
@@ -67,11 +68,13 @@ def make_scorer(
     regularizer = keras.regularizers.l2(l2) if l2 else None
     layers: list[Any] = [
         keras.layers.Dense(
-            units, activation=activation, kernel_initializer=kernel_initializer, kernel_regularizer=regularizer
+            units, activation=activation, kernel_initializer=perturbed_initializer(kernel_initializer),
+            kernel_regularizer=regularizer,
         )
         for units in hidden
     ]
-    layers.append(keras.layers.Dense(1, activation=output_activation, kernel_initializer=output_initializer))
+    layers.append(keras.layers.Dense(1, activation=output_activation,
+                                     kernel_initializer=perturbed_initializer(output_initializer)))
     layers.append(keras.layers.Reshape((-1,)))
     if score_noise:
         layers.append(keras.layers.GaussianNoise(score_noise))

@@ -19,6 +19,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from companion._repro import perturbed
+
 __all__ = ["RBM", "HISTORY_KEYS", "DataRangeWarning", "RANGE_TOLERANCE", "GAUSSIAN_SCALE_LIMIT"]
 
 F32 = NDArray[Any]  # float32 or float64, as the dtype parameter says
@@ -353,8 +355,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
     def _initialise(self, X: Any) -> None:
         rng = self._rng()
         n_features = X.shape[1]
-        self.components_ = (rng.standard_normal((self.n_components, n_features), dtype=self._dt)
-                            * self._dt(self.weight_init_std))
+        self.components_ = perturbed(rng.standard_normal((self.n_components, n_features), dtype=self._dt)
+                                     * self._dt(self.weight_init_std))  # the chaos pass's nudge, else as is
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=self._dt)
         if self.visible_bias_init == "zero":
             self.intercept_visible_ = np.zeros(n_features, dtype=self._dt)
