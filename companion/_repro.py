@@ -241,6 +241,30 @@ def perturbed_initializer(initializer: Any) -> Any:
 
     def nudged(shape: Any, dtype: Any = None, **kwargs: Any) -> Any:
         drawn = inner(shape, dtype=dtype, **kwargs)
-        return perturbed(np.asarray(drawn))
+        try:
+            values = np.asarray(drawn)
+        except Exception:  # a symbolic tensor (Keras 3 builds some weights in a graph)
+            return _nudged_symbolic(drawn, shape)
+        return perturbed(values)
 
     return nudged
+
+
+def _nudged_symbolic(drawn: Any, shape: Any) -> Any:
+    """Move a symbolic initial weight by one or two ulps with the backend's own ops.
+
+    A symbolic tensor has no values to read, so instead of adding one ulp
+    (:func:`perturbed`) each entry is multiplied by ``1 ± eps`` of its dtype,
+    which moves a non-zero value by one or two units in the last place and
+    leaves zeros at zero; the signs come from the same generator.
+    """
+    from companion import _keras
+
+    ops = _keras.keras().ops
+    global _nudges
+    if _nudges is None:
+        _nudges = np.random.default_rng([_nudge_seed, 0xC4A05])
+    dtype = np.dtype(getattr(drawn.dtype, "name", None) or str(drawn.dtype))
+    sign = np.where(_nudges.integers(0, 2, size=tuple(int(n) for n in shape)) == 1, 1, -1)
+    factor = (1 + sign * np.finfo(dtype).eps).astype(dtype)
+    return ops.multiply(drawn, ops.convert_to_tensor(factor, dtype=dtype.name))
