@@ -4,8 +4,10 @@ Every failure is defined once, in :data:`REGISTRY` (cause, fix, chapter,
 thresholds with their sources, seeded reproductions, detectors); everything
 else here is derived from it.
 
-:class:`LossDoctor` watches a listwise ranking model train (a Keras callback;
-it loads TensorFlow), :func:`diagnose_rbm` reads a fitted RBM, and
+:class:`LossDoctor` watches a Keras model train (a Keras callback; it loads
+TensorFlow): a listwise ranking model with the ranking causes, any other model
+with the causes that happen in every model, never a ranking cause outside
+ranking; :func:`diagnose_rbm` reads a fitted RBM, and
 :func:`diagnose_inputs` checks feature scales before training. Each returns
 :class:`Finding` objects that name the cause, the evidence, the fix and the
 chapter. This package imports :mod:`companion.ranking` and
@@ -22,17 +24,22 @@ from typing import TYPE_CHECKING, Any
 
 from companion.diagnose._cases import (
     DATA_CASES,
+    KERAS_CASES,
     RANKING_CASES,
     RBM_CASES,
+    KerasCase,
     RankingCase,
     data_case,
     fit_rbm,
+    keras_case,
+    make_keras_run,
     make_ranking_run,
     ranking_case,
     rbm_case,
 )
 from companion.diagnose._findings import BOOK_URL, CAUSES, DiagnosisWarning, Finding, TrainingFailure, findings_table
 from companion.diagnose._registry import (
+    CHANCE_TOLERANCE,
     DEAD_ALARM,
     DIVERGE_RISE,
     FLOOR_FRACTION,
@@ -45,7 +52,9 @@ from companion.diagnose._registry import (
     PATIENCE,
     RANKING_SCALE_LIMIT,
     REGISTRY,
+    SCOPES,
     SEPARATION_GAP,
+    UNDERFLOW_GAP,
     SPREAD_TOLERANCE,
     UNIFORM_TOLERANCE,
     VISIBLE_BIAS_ALARM,
@@ -95,8 +104,13 @@ __all__ = [
     "diagnose_rbm",
     "diagnose_inputs",
     "diagnose_ranking_data",
+    "SCOPES",
     "RankingCase",
+    "KerasCase",
     "ranking_case",
+    "keras_case",
+    "make_keras_run",
+    "KERAS_CASES",
     "rbm_case",
     "data_case",
     "make_ranking_run",
@@ -128,6 +142,8 @@ __all__ = [
     "OVERFLOW_WARN_GAP",
     "PATIENCE",
     "DIVERGE_RISE",
+    "CHANCE_TOLERANCE",
+    "UNDERFLOW_GAP",
 ]
 
 
