@@ -54,7 +54,7 @@ from companion.diagnose._registry import (
     REGISTRY,
     SCOPES,
     SEPARATION_GAP,
-    UNDERFLOW_GAP,
+    NAN_AFTER_GAP,
     SPREAD_TOLERANCE,
     UNIFORM_TOLERANCE,
     VISIBLE_BIAS_ALARM,
@@ -143,7 +143,7 @@ __all__ = [
     "PATIENCE",
     "DIVERGE_RISE",
     "CHANCE_TOLERANCE",
-    "UNDERFLOW_GAP",
+    "NAN_AFTER_GAP",
 ]
 
 

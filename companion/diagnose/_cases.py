@@ -23,7 +23,7 @@ from companion.diagnose._registry import case as _case
 from companion.diagnose._registry import cases_of
 
 __all__ = ["RankingCase", "KerasCase", "ranking_case", "rbm_case", "data_case", "keras_case", "make_ranking_run",
-           "make_keras_run", "fit_rbm", "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES"]
+           "make_keras_run", "keras_final_losses", "fit_rbm", "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES"]
 
 #: Ranking cases: name -> expected cause, or None for a healthy run (from the registry).
 RANKING_CASES: dict[str, Optional[str]] = cases_of("ranking")
@@ -309,6 +309,13 @@ class KerasCase:
     batch_size: int = 32
     sample_weight: Optional[NDArray[Any]] = None
 
+    def watch(self) -> tuple[dict[str, list[float]], Any]:
+        """Train a fresh model with a silent :class:`LossDoctor` watching; return the history and the doctor."""
+        from companion.diagnose._doctor import LossDoctor
+
+        doctor = LossDoctor(self.X_train, self.y_train, sample_weight=self.sample_weight, verbose=0)
+        return self.run([doctor]), doctor
+
     def run(self, callbacks: Optional[list[Any]] = None) -> dict[str, list[float]]:
         """Train a fresh model with `callbacks`; return the Keras history."""
         model = self.build()
@@ -431,3 +438,21 @@ def keras_case(name: str, seed: Optional[int] = None) -> KerasCase:
     """
     found = _known(name, KERAS_CASES, "Keras")
     return make_keras_run(found.spec, found.seed if seed is None else seed)
+
+
+def keras_final_losses(name: str, seeds: Any = range(5)) -> NDArray[np.float64]:
+    """Train one of the registry's Keras runs at each seed, the doctor watching; return its last losses.
+
+    Returns
+    -------
+    ndarray of shape (n_seeds, 2)
+        Final training and validation loss per seed (NaN where the run diverged).
+    """
+    from companion import seed_everything
+
+    out = []
+    for seed in seeds:
+        seed_everything(seed)
+        history, _ = keras_case(name, seed).watch()
+        out.append((history["loss"][-1], history["val_loss"][-1]))
+    return np.asarray(out, dtype=np.float64)
