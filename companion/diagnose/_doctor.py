@@ -356,6 +356,14 @@ def _rate(model: Any) -> Optional[float]:
         return None
 
 
+def _wrap(text: str, indent: str) -> str:
+    """Lines of at most 76 characters (the book's column), continued with an indent."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width=76, initial_indent=indent, subsequent_indent=indent + "    ",
+                                    break_long_words=False, break_on_hyphens=False))
+
+
 # tf.keras 2 (the book) or Keras 3, whichever is in use (see companion._keras).
 _Callback: Any = _keras.keras().callbacks.Callback
 
@@ -500,12 +508,18 @@ class LossDoctor(_Callback):  # type: ignore[misc]
         if self.verbose:
             print(text, file=self._out if self._out is not None else sys.stdout)
 
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+            self._say(_wrap(f"LossDoctor: {text}", ""))
+
     def _report(self, new: list[Finding]) -> None:
         for finding in new:
             self.findings.append(finding)
             kind = "FATAL" if finding.fatal else "warning"
-            self._say(f"LossDoctor: {kind} {finding.cause}: {finding._evidence_text()}\n"
-                      f"  fix: {finding.fix}\n  see: {finding.url}")
+            self._say("\n".join([
+                _wrap(f"LossDoctor: {kind} {finding.cause}: {finding._evidence_text()}", ""),
+                _wrap(f"fix: {finding.fix}", "  "), f"  see: {finding.url}"]))
             if finding.fatal and self.stop_on_error:
                 if self.model is not None:
                     self.model.stop_training = True
@@ -657,11 +671,6 @@ class LossDoctor(_Callback):  # type: ignore[misc]
         self._report(run_detectors(failures_of("start", self.scope), "start", observation, self.findings))
         self._before = self._weights_now()
 
-    def _note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
-            self._say(f"LossDoctor: {text}")
-
     def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         """Keep the weights, to measure this epoch's update."""
         if self._before is None or epoch > 0:
@@ -699,8 +708,8 @@ class LossDoctor(_Callback):  # type: ignore[misc]
                       f"({self.scope} model).")
         else:
             fatal = sum(f.fatal for f in self.findings)
-            self._say(f"LossDoctor: {len(self.findings)} finding{'s' if len(self.findings) != 1 else ''} "
-                      f"({fatal} fatal): {', '.join(f.cause for f in self.findings)}.")
+            self._say(_wrap(f"LossDoctor: {len(self.findings)} finding{'s' if len(self.findings) != 1 else ''} "
+                            f"({fatal} fatal): {', '.join(f.cause for f in self.findings)}.", ""))
 
     def _validation_at_floor(self) -> Optional[tuple[bool, float]]:
         from companion.diagnose._registry import FLOOR_FRACTION

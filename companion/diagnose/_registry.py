@@ -20,7 +20,8 @@ Detectors are plain functions of one observation that return the evidence
 A failure is not reported when a cause listed in its ``unless`` was found
 first (dead hidden units on unscaled data are put down to the data).
 
-This module imports neither TensorFlow nor the rest of the package at import time.
+This module imports neither TensorFlow nor the rest of the package at import time
+(only the scale rule, :mod:`companion._scale`, which imports nothing).
 """
 
 from __future__ import annotations
