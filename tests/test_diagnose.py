@@ -410,7 +410,7 @@ def test_doctor_finds_divergence_and_score_gaps_near_the_limit() -> None:
     nan_scores.on_epoch_end(0, {"loss": 0.0})
     assert [f.cause for f in nan_scores.findings] == ["learning-rate-too-high"]
     # tensorflow-ranking's ListMLE: a NaN after gaps past NAN_AFTER_GAP is its underflow ...
-    tfr_wide = _attach(LossDoctor(X * 5, y, loss=tfr.keras.losses.ListMLELoss(), check_data=False),
+    tfr_wide = _attach(LossDoctor(X * 10, y, loss=tfr.keras.losses.ListMLELoss(), check_data=False),
                        _fixed_scorer(1.0))
     tfr_wide.on_epoch_end(0, {"loss": 4.0})
     tfr_wide.on_epoch_end(1, {"loss": float("nan")})

@@ -793,51 +793,6 @@ _FAILURES = (
         healthy=(HEALTHY_RANKING, HEALTHY_DATA),
     ),
     Failure(
-        "learning-rate-too-high",
-        "Lower the learning rate by a factor of 10 or more and retrain from scratch: dead hidden units do not "
-        "recover.",
-        "rbm/learning_rate", True,
-        thresholds=(DEAD_ALARM,),
-        detectors={"rbm": _rate_high, "epoch": _rate_high_keras},
-        unless=("unscaled-data", "zero-sample-weights", "output-activation-mismatch"),
-        scopes=("rbm", "ranking", "keras"),
-        variants={scope: ("Lower the learning rate by a factor of 10 or more and train again from a fresh "
-                          "initialisation: NaN weights do not recover.", "generic_failures")
-                  for scope in ("ranking", "keras")},
-        failing=(Case("learning rate 1.0", "rbm", {"dataset": "digits", "learning_rate": 1.0}, "rbm/learning_rate"),
-                 Case("SGD at rate 50, regression", "keras", {"task": "regression", "optimizer": "sgd",
-                                                              "rate": 50.0}, "generic_failures"),
-                 Case("SGD at rate 50, ListMLE", "ranking", {"optimizer": "sgd", "rate": 50.0, "epochs": 3},
-                      "generic_failures")),
-        healthy=(HEALTHY_DIGITS, HEALTHY_KERAS, HEALTHY_REGRESSION, HEALTHY_RANKING),
-    ),
-    Failure(
-        "dead-layer",
-        "A hidden layer outputs 0 for every input (dead ReLU units), so no gradient reaches the layers below "
-        "it and the loss stops moving. The usual cause is a learning rate too high (see the rate and the "
-        "update/weight ratio in the evidence): lower it 10 times and train again from a fresh initialisation; "
-        "else check the input scales and the initialisation (He for ReLU, biases not negative).",
-        "generic_failures", True,
-        thresholds=(DEAD_LAYER, CHANCE_TOLERANCE, STUCK_PROGRESS),
-        detectors={"epoch": _dead_layer},
-        unless=("unscaled-data", "zero-sample-weights", "output-activation-mismatch", "single-item-lists"),
-        scopes=("ranking", "keras"),
-        failing=(Case("Adam at rate 3, ReLU", "keras", {"rate": 3.0, "hidden": (16, 16)}, "generic_failures"),),
-        healthy=(HEALTHY_KERAS,),
-    ),
-    Failure(
-        "uniform-scores",
-        "Give the model features that vary within a list, standardise them, and keep the score output linear "
-        "(no saturating activation).",
-        "ranking/uniform_scores", True,
-        thresholds=(UNIFORM_TOLERANCE, SPREAD_TOLERANCE),
-        detectors={"epoch": _uniform},
-        unless=("unscaled-data", "single-item-lists", "zero-sample-weights", "dead-layer"),
-        failing=(Case("query features only", "ranking", {"data": _UNIFORM_DATA, "columns": [6, 7, 8],
-                                                         "standardise": False}, "ranking/uniform_scores", seed=2),),
-        healthy=(HEALTHY_RANKING,),
-    ),
-    Failure(
         "score-overflow",
         "Scale the features (StandardScaler fitted on training rows), or use companion.ranking.ListMLELoss, "
         "which is exact at any score gap.",
@@ -877,6 +832,51 @@ _FAILURES = (
                  Case("sigmoid on a target from 0 to 100", "keras",
                       {"task": "regression", "output_activation": "sigmoid"}, "generic_failures")),
         healthy=(HEALTHY_KERAS, HEALTHY_REGRESSION),
+    ),
+    Failure(
+        "learning-rate-too-high",
+        "Lower the learning rate by a factor of 10 or more and retrain from scratch: dead hidden units do not "
+        "recover.",
+        "rbm/learning_rate", True,
+        thresholds=(DEAD_ALARM,),
+        detectors={"rbm": _rate_high, "epoch": _rate_high_keras},
+        unless=("unscaled-data", "zero-sample-weights", "output-activation-mismatch", "score-overflow"),
+        scopes=("rbm", "ranking", "keras"),
+        variants={scope: ("Lower the learning rate by a factor of 10 or more and train again from a fresh "
+                          "initialisation: NaN weights do not recover.", "generic_failures")
+                  for scope in ("ranking", "keras")},
+        failing=(Case("learning rate 1.0", "rbm", {"dataset": "digits", "learning_rate": 1.0}, "rbm/learning_rate"),
+                 Case("SGD at rate 50, regression", "keras", {"task": "regression", "optimizer": "sgd",
+                                                              "rate": 50.0}, "generic_failures"),
+                 Case("SGD at rate 50, ListMLE", "ranking", {"optimizer": "sgd", "rate": 50.0, "epochs": 3},
+                      "generic_failures")),
+        healthy=(HEALTHY_DIGITS, HEALTHY_KERAS, HEALTHY_REGRESSION, HEALTHY_RANKING),
+    ),
+    Failure(
+        "dead-layer",
+        "A hidden layer outputs 0 for every input (dead ReLU units), so no gradient reaches the layers below "
+        "it and the loss stops moving. The usual cause is a learning rate too high (see the rate and the "
+        "update/weight ratio in the evidence): lower it 10 times and train again from a fresh initialisation; "
+        "else check the input scales and the initialisation (He for ReLU, biases not negative).",
+        "generic_failures", True,
+        thresholds=(DEAD_LAYER, CHANCE_TOLERANCE, STUCK_PROGRESS),
+        detectors={"epoch": _dead_layer},
+        unless=("unscaled-data", "zero-sample-weights", "output-activation-mismatch", "single-item-lists"),
+        scopes=("ranking", "keras"),
+        failing=(Case("Adam at rate 3, ReLU", "keras", {"rate": 3.0, "hidden": (16, 16)}, "generic_failures"),),
+        healthy=(HEALTHY_KERAS,),
+    ),
+    Failure(
+        "uniform-scores",
+        "Give the model features that vary within a list, standardise them, and keep the score output linear "
+        "(no saturating activation).",
+        "ranking/uniform_scores", True,
+        thresholds=(UNIFORM_TOLERANCE, SPREAD_TOLERANCE),
+        detectors={"epoch": _uniform},
+        unless=("unscaled-data", "single-item-lists", "zero-sample-weights", "dead-layer"),
+        failing=(Case("query features only", "ranking", {"data": _UNIFORM_DATA, "columns": [6, 7, 8],
+                                                         "standardise": False}, "ranking/uniform_scores", seed=2),),
+        healthy=(HEALTHY_RANKING,),
     ),
     Failure(
         "perfect-separation",
@@ -925,8 +925,16 @@ _FAILURES = (
     ),
 )
 
+# The order the doctor checks them: a cause that explains another comes first
+# (an underflow before a NaN's learning rate, a dead layer before a loss stuck
+# at chance), since a cause is skipped when one in its ``unless`` was found.
+_ORDER = ("single-item-lists", "zero-sample-weights", "unscaled-data", "output-activation-mismatch",
+          "single-document-queries", "tied-lists", "leaked-feature", "score-overflow", "learning-rate-too-high",
+          "dead-layer", "uniform-scores", "stuck-at-chance", "perfect-separation", "diverging",
+          "learning-rate-too-low", "overfitting")
+
 #: Every failure, by cause, in the order the doctor checks them.
-REGISTRY: dict[str, Failure] = {f.cause: f for f in _FAILURES}
+REGISTRY: dict[str, Failure] = {f.cause: f for f in sorted(_FAILURES, key=lambda f: _ORDER.index(f.cause))}
 
 
 def failures_of(phase: str, scope: Optional[str] = None) -> list[Failure]:
