@@ -41,6 +41,7 @@ from companion.diagnose._findings import BOOK_URL, CAUSES, DiagnosisWarning, Fin
 from companion.diagnose._registry import (
     CHANCE_TOLERANCE,
     DEAD_ALARM,
+    DEAD_LAYER,
     DIVERGE_RISE,
     FLOOR_FRACTION,
     GAUSSIAN_MEAN_LIMIT,
@@ -56,6 +57,7 @@ from companion.diagnose._registry import (
     SEPARATION_GAP,
     NAN_AFTER_GAP,
     SPREAD_TOLERANCE,
+    STUCK_PROGRESS,
     UNIFORM_TOLERANCE,
     VISIBLE_BIAS_ALARM,
     WEIGHT_ALARM,
@@ -143,6 +145,8 @@ __all__ = [
     "PATIENCE",
     "DIVERGE_RISE",
     "CHANCE_TOLERANCE",
+    "DEAD_LAYER",
+    "STUCK_PROGRESS",
     "NAN_AFTER_GAP",
 ]
 
