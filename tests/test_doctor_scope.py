@@ -251,3 +251,27 @@ def test_diagnose_rbm_after_partial_fit_and_on_sklearn_says_what_it_cannot_judge
     slow = BernoulliRBM(n_components=8, learning_rate=1e-5, n_iter=2, random_state=0).fit(X)
     with pytest.warns(DiagnosisWarning, match="rate too low"):
         assert diagnose_rbm(slow, X) == []
+
+
+# --- programs written by others (issue 19.3) ----------------------------------------
+
+
+def test_external_programs_are_labelled_with_causes_the_doctor_knows() -> None:
+    from companion.diagnose import REGISTRY
+    from companion.diagnose._external import external_programs
+
+    programs = external_programs()
+    assert len({p.name for p in programs}) == len(programs) and all(p.source for p in programs)
+    faults = [p for p in programs if p.expected]
+    assert len(faults) == len(programs) - len(faults) == 6  # each fault with its fixed version
+    assert all("keras" in REGISTRY[p.expected].scopes for p in faults)
+
+
+@pytest.mark.parametrize("name", ["inputs times 1000", "fixed: standardised inputs",
+                                  "SGD at rate 0.1 on a regression"])
+def test_a_few_external_programs(name: str) -> None:
+    from companion.diagnose._external import external_programs, run_program
+
+    (program,) = [p for p in external_programs() if p.name == name]
+    result = run_program(program)
+    assert result["found"] == ([program.expected] if program.expected else [])
