@@ -262,8 +262,8 @@ def _loss_name(loss: Any) -> tuple[Optional[str], bool]:
     """A Keras loss's canonical name (None: not one the doctor knows) and its ``from_logits``."""
     if isinstance(loss, str):
         key = loss
-    elif isinstance(loss, type(_loss_name)) or hasattr(loss, "__name__"):
-        key = getattr(loss, "__name__", "")
+    elif hasattr(loss, "__name__"):  # a loss function
+        key = str(loss.__name__)
     else:
         key = type(loss).__name__
     from_logits = getattr(loss, "from_logits", None)
