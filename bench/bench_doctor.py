@@ -54,7 +54,7 @@ class EpochTimer(tf.keras.callbacks.Callback):
 def epoch_times(case: RankingCase, with_doctor: bool) -> list[float]:
     """Steady-state epoch times (the first epoch, which traces functions, is left out)."""
     timer = EpochTimer()
-    doctor = [LossDoctor(*case.doctor_sample())] if with_doctor else []
+    doctor = [LossDoctor(*case.doctor_sample(), verbose=0)] if with_doctor else []
     case.run(doctor + [timer])
     return timer.times[1:]
 

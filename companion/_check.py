@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 import textwrap
 import warnings
@@ -27,6 +28,12 @@ from numpy.typing import NDArray
 __all__ = ["CheckReport", "check_file", "main"]
 
 _FORMATS = ("svmlight", "csv")
+#: The check reads a file densely; wider than this (a feature index of 1e9 by
+#: mistake, say) it refuses with a clear error instead of allocating gigabytes.
+MAX_FEATURES = 100_000
+#: ... and a dense matrix larger than this many bytes.
+MAX_DENSE_BYTES = 1 << 30
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class UsageError(Exception):
@@ -142,13 +149,45 @@ def check_file(
     """
     from companion.diagnose import DiagnosisWarning, diagnose_ranking_data
 
-    p = Path(path)
+    import tempfile
+
     notes: list[str] = []
-    fmt = format or ("csv" if p.suffix.lower() == ".csv" else "svmlight")
+    if str(path) == "-":  # standard input: kept in a temporary file for the two readers
+        with tempfile.NamedTemporaryFile("wb", suffix=".stdin", delete=False) as tmp:
+            tmp.write(sys.stdin.buffer.read())
+        try:
+            report = check_file(tmp.name, format=format or "svmlight", qid_column=qid_column,
+                                label_column=label_column, ignore=ignore, n_features=n_features)
+        finally:
+            Path(tmp.name).unlink()
+        report.path = "<stdin>"
+        return report
+    p = Path(path)
+    name = p.name[:-3] if p.name.lower().endswith(".gz") else p.name
+    fmt = format or ("csv" if name.lower().endswith(".csv") else "svmlight")
     if fmt not in _FORMATS:
         raise UsageError(f"unknown format {fmt!r}; use svmlight or csv.")
+    if p.is_dir():
+        raise UsageError(f"{p} is a directory; give the path of a file in it.")
     if not p.is_file():
         raise UsageError(f"no such file: {p}")
+    if n_features is not None and n_features < 1:
+        raise UsageError(f"--n-features must be a positive number of features; got {n_features}.")
+    if _is_gzip(p):
+        import gzip
+        import shutil
+
+        with tempfile.TemporaryDirectory() as folder:
+            plain = Path(folder) / name
+            try:
+                with gzip.open(p, "rb") as src, plain.open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (OSError, EOFError) as exc:
+                raise UsageError(f"{p}: a gzip file that cannot be read ({exc}).") from None
+            report = check_file(plain, format=fmt, qid_column=qid_column, label_column=label_column,
+                                ignore=ignore, n_features=n_features)
+        report.path = str(p)
+        return report
     if fmt == "csv":
         if n_features is not None:
             raise UsageError("--n-features is for SVMlight files; a CSV file names its columns.")
@@ -158,8 +197,12 @@ def check_file(
     else:
         if qid_column is not None or label_column is not None or ignore:
             raise UsageError("--qid, --label and --ignore are for CSV files; an SVMlight file has 'qid:' fields.")
+        first_index = _prescan_svmlight(p, n_features)
         qid, X, y = _read_svmlight(p, n_features, notes)
-        names = [str(j + 1) for j in range(X.shape[1])]  # numbered as in the file, from 1
+        # Columns numbered from 0, as in the array the loader returns and the
+        # doctor reports; the file's own index beside it when it differs.
+        offset = 0 if first_index == 0 else 1
+        names = [str(j) if offset == 0 else f"{j} (file index {j + 1})" for j in range(X.shape[1])]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DiagnosisWarning)
         try:
@@ -184,18 +227,76 @@ def _read_svmlight(p: Path, n_features: Optional[int], notes: list[str]) -> tupl
         warnings.simplefilter("always", RankingDataWarning)
         try:
             loaded = load_svmlight_ranking(p, n_features=n_features)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise UsageError(str(exc)) from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{p} is not a text file ({exc}).") from None
+        except ValueError as exc:
+            raise UsageError(f"{p}: {exc}" if str(p) not in str(exc) else str(exc)) from None
     notes += [str(w.message) for w in caught if issubclass(w.category, RankingDataWarning)]
     return loaded
+
+
+def _is_gzip(p: Path) -> bool:
+    with p.open("rb") as handle:
+        return handle.read(2) == _GZIP_MAGIC
+
+
+def _prescan_svmlight(p: Path, n_features: Optional[int]) -> Optional[int]:
+    """Check an SVMlight file's labels and width line by line; return its smallest feature index.
+
+    Raises
+    ------
+    UsageError
+        A label that is NaN, infinite or negative (naming the line), or a
+        feature index so large that the dense matrix would not fit.
+    """
+    smallest: Optional[int] = None
+    largest = -1
+    rows = 0
+    try:
+        with p.open(encoding="utf-8") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                body = line.split("#", 1)[0].split()
+                if not body:
+                    continue
+                rows += 1
+                try:
+                    label = float(body[0])
+                except ValueError:
+                    continue  # the loader names a label that is not a number
+                if not np.isfinite(label) or label < 0:
+                    raise UsageError(f"{p}, line {line_no}: the label {body[0]!r} is "
+                                     f"{'negative' if label < 0 else 'not a finite number'}; relevance labels are "
+                                     "grades >= 0.")
+                for token in body[1:]:
+                    key, _, _ = token.partition(":")
+                    if key.isdigit():
+                        index = int(key)
+                        smallest = index if smallest is None else min(smallest, index)
+                        if index > largest:
+                            largest = index
+                            if index > MAX_FEATURES and (n_features is None or index > n_features):
+                                raise UsageError(
+                                    f"{p}, line {line_no}: feature index {index} is beyond what the check reads "
+                                    f"densely ({MAX_FEATURES} features). A LETOR file has a few hundred; check "
+                                    "that line, or pass --n-features if the width is right.")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{p} is not a text file ({exc}).") from None
+    width = max(largest + 1, n_features or 0)
+    if rows * width * 8 > MAX_DENSE_BYTES:
+        raise UsageError(f"{p}: {rows} rows by {width} features would take {rows * width * 8 / 2**30:.1f} GB "
+                         "as a dense matrix; check a part of the file (head -n 100000).")
+    return smallest
 
 
 def _read_csv(
     p: Path, qid_column: str, label_column: str, ignore: Sequence[str]
 ) -> tuple[NDArray[Any], NDArray[np.float64], NDArray[np.float64], list[str]]:
     try:
-        with p.open(newline="") as handle:
-            rows = list(csv.reader(handle))
+        with p.open(newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is not part of the header
+            text = handle.read()
+        first = text.split("\n", 1)[0]
+        delimiter = max(",;\t", key=first.count) if first else ","
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     except UnicodeDecodeError as exc:
         raise UsageError(f"{p} is not a text file ({exc}).") from None
     if not rows:
@@ -246,6 +347,16 @@ def _number(cell: str, p: Path, line: int, column: str) -> float:
     return value
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of features, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m companion",
@@ -260,13 +371,14 @@ def _parser() -> argparse.ArgumentParser:
                     "feature scales that overflow, a feature that alone ranks every list. Exit status: 0 "
                     "nothing fatal, 1 a fatal finding, 2 bad usage or an unreadable file.",
     )
-    check.add_argument("file", help="a LETOR/SVMlight file (label qid:Q index:value ...) or a CSV file")
+    check.add_argument("file", help="a LETOR/SVMlight file (label qid:Q index:value ...) or a CSV file, "
+                                    "gzipped or not; - reads standard input (SVMlight)")
     check.add_argument("--format", choices=_FORMATS, help="default: csv for *.csv, else svmlight")
     check.add_argument("--qid", metavar="COLUMN", help="CSV: the query id column")
     check.add_argument("--label", metavar="COLUMN", help="CSV: the relevance label column")
     check.add_argument("--ignore", metavar="COLUMN", action="append", default=[],
                        help="CSV: a column that is not a feature (repeatable)")
-    check.add_argument("--n-features", type=int, metavar="N", help="SVMlight: number of features")
+    check.add_argument("--n-features", type=_positive, metavar="N", help="SVMlight: number of features")
     return parser
 
 

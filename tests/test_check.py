@@ -71,8 +71,10 @@ def test_unscaled_features_are_fatal(tmp_path: Path) -> None:
                              random_state=0)
     status, out = check("check", str(write_svmlight(tmp_path / "raw.txt", data.qid, data.X, data.y)))
     assert status == 1
-    assert "FATAL unscaled-data: units=ranking, unscaled_features=6, worst_feature=1," in out
+    # Columns numbered from 0 as the doctor numbers them, the file's index beside (issue 18, 5.11).
+    assert "FATAL unscaled-data: units=ranking, unscaled_features=6, worst_feature=0 (file index 1)," in out
     assert "StandardScaler" in out
+    assert f"see: {BOOK_URL}book/ranking/unscaled_features.html" in out  # not the RBM chapter
 
 
 def test_warnings_alone_exit_0_and_each_names_its_fix_and_chapter(tmp_path: Path) -> None:
@@ -85,7 +87,8 @@ def test_warnings_alone_exit_0_and_each_names_its_fix_and_chapter(tmp_path: Path
     assert status == 0
     assert "warning single-document-queries: queries=1, of_queries=41, examples=900" in out
     assert "warning tied-lists: lists=1, of_lists=40, examples=3" in out
-    assert "warning leaked-feature: feature=7, ndcg_alone=1, lists=39, direction=higher is more relevant" in out
+    assert ("warning leaked-feature: feature=6 (file index 7), ndcg_alone=1, lists=39, direction=higher is more "
+            "relevant") in out
     assert f"see: {BOOK_URL}book/ranking/uniform_scores.html" in out
     assert "3 problems found, 0 fatal." in out and "FATAL" not in out
 
@@ -174,3 +177,50 @@ def test_check_file_returns_the_report(healthy: Path) -> None:
     report = check_file(healthy)
     assert (report.n_queries, report.n_features, report.findings, report.exit_status) == (40, 6, [], 0)
     assert report.list_sizes[0] >= 4 and report.list_sizes[2] <= 10
+
+
+# --- issue 18, 5.9 and 5.10: inputs that used to crash, hang or confuse ------------
+
+
+def test_a_huge_feature_index_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "wide.txt"
+    path.write_text("1 qid:1 1:0.5\n0 qid:1 1000000000:0.5\n")
+    status, _ = check("check", str(path))
+    assert status == 2
+    path.write_text("1 qid:1 1:0.5\n0 qid:1 1000000000000:0.5\n")
+    with pytest.raises(Exception, match="line 2: feature index 1000000000000"):
+        check_file(path)
+
+
+def test_gzip_labels_directories_stdin_and_options(tmp_path: Path, healthy: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    packed = tmp_path / "healthy.txt.gz"
+    packed.write_bytes(gzip.compress(healthy.read_bytes()))
+    assert check_file(packed).n_queries == 40
+    hidden = tmp_path / "healthy.dat"  # gzipped, without the .gz name
+    hidden.write_bytes(packed.read_bytes())
+    assert check_file(hidden).n_queries == 40
+    for label, word in (("nan", "not a finite number"), ("inf", "not a finite number"), ("-1", "negative")):
+        bad = tmp_path / "bad.txt"
+        bad.write_text(f"1 qid:1 1:0.5\n{label} qid:1 1:0.2\n")
+        with pytest.raises(Exception, match=f"line 2: the label '{label}' is {word}"):
+            check_file(bad)
+    with pytest.raises(Exception, match="is a directory"):
+        check_file(tmp_path)
+    assert check("check", str(healthy), "--n-features", "0")[0] == 2
+    assert check("check", str(healthy), "--n-features", "-5")[0] == 2
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(healthy.read_bytes())))
+    report = check_file("-")
+    assert report.path == "<stdin>" and report.n_queries == 40
+
+
+def test_a_csv_with_a_byte_order_mark_and_semicolons(tmp_path: Path) -> None:
+    data = make_ranking_data(30, list_size=6, labels="order", random_state=0)
+    lines = ["qid;label;" + ";".join(f"f{j}" for j in range(data.X.shape[1]))]
+    lines += [f"{q};{int(v)};" + ";".join(f"{x:.5g}" for x in row) for q, v, row in zip(data.qid, data.y, data.X)]
+    path = tmp_path / "semi.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode())
+    report = check_file(path, qid_column="qid", label_column="label")
+    assert report.n_queries == 30 and report.n_features == data.X.shape[1]

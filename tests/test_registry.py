@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from companion import seed_everything
-from companion.book import DATA_CASES, RANKING_CASES, RBM_CASES, data_case, ranking_case, rbm_case
+from companion.book import (
+    DATA_CASES,
+    KERAS_CASES,
+    RANKING_CASES,
+    RBM_CASES,
+    data_case,
+    keras_case,
+    ranking_case,
+    rbm_case,
+)
 from companion.diagnose import REGISTRY, LossDoctor, Threshold, diagnose_ranking_data, diagnose_rbm
 from companion.diagnose._findings import CAUSES
 
@@ -23,11 +32,19 @@ def _named(family: str, name: str, seed: int | None = None) -> list[str]:
             return [f.cause for f in diagnose_ranking_data(*data_case(name, seed))]
     if family == "rbm":
         model, X = rbm_case(name, seed)
-        return [f.cause for f in diagnose_rbm(model, X)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn's BernoulliRBM: "cannot judge a rate too low"
+            return [f.cause for f in diagnose_rbm(model, X)]
+    if family == "keras":
+        seed_everything(seed or 0)
+        run = keras_case(name, seed)
+        watcher = LossDoctor(run.X_train, run.y_train, sample_weight=run.sample_weight, verbose=0)
+        run.run([watcher])
+        return [f.cause for f in watcher.findings]
     seed_everything(seed or 0)
     case = ranking_case(name, seed)
     X, y = case.doctor_sample()
-    doctor = LossDoctor(X, y, validation=(case.X_val, case.y_val))
+    doctor = LossDoctor(X, y, validation=(case.X_val, case.y_val), verbose=0)
     case.run([doctor])
     return [f.cause for f in doctor.findings]
 
@@ -36,7 +53,10 @@ def test_causes_are_derived_from_the_registry() -> None:
     toc = (ROOT / "_toc.yml").read_text()
     assert list(CAUSES) == list(REGISTRY)
     for cause, failure in REGISTRY.items():
-        assert CAUSES[cause] == {"fix": failure.fix, "chapter": failure.chapter, "fatal": failure.fatal}
+        assert CAUSES[cause] == {"fix": failure.fix, "chapter": failure.chapter, "fatal": failure.fatal,
+                                 "scopes": failure.scopes}
+        for fix, chapter in failure.variants.values():
+            assert fix.endswith(".") and f"file: book/{chapter}\n" in toc, cause
         for threshold in failure.thresholds:
             assert isinstance(threshold, Threshold), (cause, threshold)
             chapter, _, measurement = threshold.source.partition(": ")
@@ -53,7 +73,7 @@ def test_every_chapter_is_in_the_toc_and_every_case_name_is_unique() -> None:
             if case.chapter:
                 assert f"file: book/{case.chapter}\n" in toc, case.name
     assert len(names) == len(set(names))
-    assert set(RANKING_CASES) | set(RBM_CASES) | set(DATA_CASES) >= set(names)
+    assert set(RANKING_CASES) | set(RBM_CASES) | set(DATA_CASES) | set(KERAS_CASES) >= set(names)
 
 
 def test_every_failure_can_be_detected() -> None:
@@ -63,7 +83,8 @@ def test_every_failure_can_be_detected() -> None:
 
 
 CASES = [(family, name, expected) for family, cases in
-         (("data", DATA_CASES), ("rbm", RBM_CASES), ("ranking", RANKING_CASES)) for name, expected in cases.items()]
+         (("data", DATA_CASES), ("rbm", RBM_CASES), ("ranking", RANKING_CASES), ("keras", KERAS_CASES))
+         for name, expected in cases.items()]
 
 
 @pytest.mark.parametrize(("family", "name", "expected"), CASES, ids=[c[1] for c in CASES])
@@ -73,7 +94,7 @@ def test_each_case_is_named_by_exactly_its_cause(family: str, name: str, expecte
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_healthy_twins_stay_silent_on_other_seeds(seed: int) -> None:
-    for family, cases in (("data", DATA_CASES), ("ranking", RANKING_CASES)):
+    for family, cases in (("data", DATA_CASES), ("ranking", RANKING_CASES), ("keras", KERAS_CASES)):
         for name, expected in cases.items():
             if expected is None:
                 assert _named(family, name, seed) == [], (name, seed)
@@ -111,3 +132,23 @@ def test_evaluate_doctor_scores_findings() -> None:
                  {"sklearn": True, "learning_rate": 1e-5, "n_components": 4, "n_iter": 2}),
     ])
     assert result["recall"] == 0.5 and result["precision"] == 1.0 and result["healthy_with_findings"] == 0
+
+
+def test_no_ranking_cause_outside_ranking() -> None:
+    from companion.book import SCOPES
+
+    ranking_only = {c for c, f in REGISTRY.items() if f.scopes == ("ranking",)}
+    assert {"single-item-lists", "uniform-scores", "score-overflow", "leaked-feature"} <= ranking_only
+    for failure in REGISTRY.values():
+        assert failure.scopes and set(failure.scopes) <= set(SCOPES), failure.cause
+        assert set(failure.variants) <= set(failure.scopes), failure.cause
+    for cause, expected in KERAS_CASES.items():
+        assert expected is None or "keras" in REGISTRY[expected].scopes, cause
+
+
+def test_every_generic_failure_has_a_failing_case_and_a_healthy_twin() -> None:
+    for failure in REGISTRY.values():
+        if "keras" in failure.scopes and failure.cause != "diverging":
+            keras_failing = [c for c in failure.failing if c.family == "keras"]
+            assert keras_failing and any(c.family == "keras" for c in failure.healthy), failure.cause
+            assert all(c.chapter == "generic_failures" for c in keras_failing), failure.cause

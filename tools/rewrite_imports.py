@@ -28,7 +28,8 @@ _BOOK_RANKING = {
 }
 _BOOK_DIAGNOSE = {
     "RankingCase", "ranking_case", "rbm_case", "data_case", "make_ranking_run", "fit_rbm", "RANKING_CASES",
-    "RBM_CASES", "DATA_CASES", "Scenario", "holdout_scenarios", "evaluate_doctor", "scores_table",
+    "RBM_CASES", "DATA_CASES", "KERAS_CASES", "KerasCase", "keras_case", "make_keras_run",
+    "keras_final_losses", "Scenario", "holdout_scenarios", "evaluate_doctor", "scores_table",
     "confusion_table", "book_cases", "run_scenario", "range_rule", "nan_watch", "DEAD_ALARM", "DIVERGE_RISE",
     "LOW_PROGRESS", "OVERFIT_GAP", "OVERFLOW_WARN_GAP", "PATIENCE", "SEPARATION_GAP", "SPREAD_TOLERANCE",
     "UNIFORM_TOLERANCE",
@@ -46,6 +47,7 @@ MOVED_MODULES = {
     "companion.ranking._trials": BOOK,
     "companion.diagnose._holdout": BOOK,
     "companion.diagnose._cases": BOOK,
+    "companion.diagnose._external": BOOK,
 }
 LIMITS = {"UNDERFLOW_GAP", "ROUND_TO_ZERO_GAP"}
 

@@ -22,15 +22,21 @@ from __future__ import annotations
 
 from companion.book._cases import (
     DATA_CASES,
+    KERAS_CASES,
     RANKING_CASES,
     RBM_CASES,
+    KerasCase,
     RankingCase,
     data_case,
     fit_rbm,
+    keras_case,
+    keras_final_losses,
+    make_keras_run,
     make_ranking_run,
     ranking_case,
     rbm_case,
 )
+from companion.book._external import Program, external_programs, run_program
 from companion.book._holdout import (
     Scenario,
     book_cases,
@@ -80,14 +86,20 @@ from companion.book._sweep import epsilon_training_trial, keras_rs_thresholds, l
 # The float32 limits the ranking chapters derive and the doctor's thresholds
 # the doctor chapter prints: defined in the library, listed here for the book.
 from companion.diagnose._registry import (
+    CHANCE_TOLERANCE,
     DEAD_ALARM,
+    DEAD_LAYER,
     DIVERGE_RISE,
     LOW_PROGRESS,
+    NAN_AFTER_GAP,
     OVERFIT_GAP,
     OVERFLOW_WARN_GAP,
     PATIENCE,
+    RANKING_SCALE_LIMIT,
+    SCOPES,
     SEPARATION_GAP,
     SPREAD_TOLERANCE,
+    STUCK_PROGRESS,
     UNIFORM_TOLERANCE,
 )
 from companion.ranking._limits import EPSILON_BEST_GAP, FLT_MIN, PADDED_UNDERFLOW_SCORE, TFR_PAD_LOGIT
@@ -139,6 +151,14 @@ __all__ = [
     "likelihood_trace",
     # Part III: the registry's runs and the doctor's evaluation
     "RankingCase",
+    "KerasCase",
+    "keras_case",
+    "keras_final_losses",
+    "make_keras_run",
+    "KERAS_CASES",
+    "Program",
+    "external_programs",
+    "run_program",
     "ranking_case",
     "rbm_case",
     "data_case",
@@ -157,6 +177,12 @@ __all__ = [
     "range_rule",
     "nan_watch",
     "DEAD_ALARM",
+    "DEAD_LAYER",
+    "CHANCE_TOLERANCE",
+    "NAN_AFTER_GAP",
+    "RANKING_SCALE_LIMIT",
+    "SCOPES",
+    "STUCK_PROGRESS",
     "DIVERGE_RISE",
     "LOW_PROGRESS",
     "OVERFIT_GAP",

@@ -22,8 +22,8 @@ from companion.diagnose._registry import Case
 from companion.diagnose._registry import case as _case
 from companion.diagnose._registry import cases_of
 
-__all__ = ["RankingCase", "ranking_case", "rbm_case", "data_case", "make_ranking_run", "fit_rbm",
-           "RANKING_CASES", "RBM_CASES", "DATA_CASES"]
+__all__ = ["RankingCase", "KerasCase", "ranking_case", "rbm_case", "data_case", "keras_case", "make_ranking_run",
+           "make_keras_run", "keras_final_losses", "fit_rbm", "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES"]
 
 #: Ranking cases: name -> expected cause, or None for a healthy run (from the registry).
 RANKING_CASES: dict[str, Optional[str]] = cases_of("ranking")
@@ -31,6 +31,8 @@ RANKING_CASES: dict[str, Optional[str]] = cases_of("ranking")
 RBM_CASES: dict[str, Optional[str]] = cases_of("rbm")
 #: Data cases (rows for :func:`diagnose_ranking_data`): name -> expected cause or None.
 DATA_CASES: dict[str, Optional[str]] = cases_of("data")
+#: Pointwise Keras cases (:doc:`/book/generic_failures`): name -> expected cause or None.
+KERAS_CASES: dict[str, Optional[str]] = cases_of("keras")
 
 
 def _known(name: str, known: Mapping[str, Optional[str]], kind: str) -> Case:
@@ -106,7 +108,7 @@ def make_ranking_run(spec: Mapping[str, Any], seed: int = 0) -> RankingCase:
         (one row per document instead of lists), ``pad`` (list size to
         truncate or pad to), ``hidden`` (default ``(32,)``), ``activation``
         (default ``"relu"``), ``output_activation``, ``rate`` (Adam, default
-        0.01), ``epochs`` (default 10), ``loss`` (``"tensorflow-ranking"``,
+        0.01), ``optimizer`` (``"adam"``, the default, or ``"sgd"``), ``epochs`` (default 10), ``loss`` (``"tensorflow-ranking"``,
         the default, or ``"exact"``), ``batch_size`` (default 16),
         ``sample`` (``"lists"``: the doctor watches the grouped lists even when
         the model is fit on rows).
@@ -148,7 +150,9 @@ def make_ranking_run(spec: Mapping[str, Any], seed: int = 0) -> RankingCase:
     def build() -> Any:
         model = make_scorer(hidden=hidden, activation=str(spec.get("activation", "relu")),
                             output_activation=spec.get("output_activation"))
-        model.compile(optimizer=_keras.keras().optimizers.Adam(float(spec.get("rate", 0.01))), loss=loss)
+        optimizers = _keras.keras().optimizers
+        optimizer = optimizers.SGD if spec.get("optimizer") == "sgd" else optimizers.Adam
+        model.compile(optimizer=optimizer(float(spec.get("rate", 0.01))), loss=loss)
         return model
 
     return RankingCase(X_tr, y_tr, X_va, y_va, build, loss, epochs=int(spec.get("epochs", 10)),
@@ -278,3 +282,177 @@ def data_case(name: str, seed: Optional[int] = None) -> tuple[NDArray[Any], NDAr
     data = make_ranking_data(**{**dict(spec.get("data", {})), "random_state": found.seed if seed is None else seed})
     qid = np.arange(len(data.y)) if spec.get("qid") == "row" else data.qid
     return data.X, data.y, qid
+
+
+@dataclass
+class KerasCase:
+    """A small pointwise Keras run (a classifier or a regressor), ready to train.
+
+    Attributes
+    ----------
+    X_train, y_train, X_val, y_val : ndarray
+        Inputs and targets.
+    build : callable
+        Returns a fresh, compiled Keras model.
+    epochs, batch_size : int
+        Training length.
+    sample_weight : ndarray, optional
+        Weights of the training rows given to ``fit``.
+    """
+
+    X_train: NDArray[Any]
+    y_train: NDArray[Any]
+    X_val: NDArray[Any]
+    y_val: NDArray[Any]
+    build: Callable[[], Any]
+    epochs: int = 8
+    batch_size: int = 32
+    sample_weight: Optional[NDArray[Any]] = None
+
+    def watch(self) -> tuple[dict[str, list[float]], Any]:
+        """Train a fresh model with a silent :class:`LossDoctor` watching; return the history and the doctor."""
+        from companion.diagnose._doctor import LossDoctor
+
+        doctor = LossDoctor(self.X_train, self.y_train, sample_weight=self.sample_weight, verbose=0)
+        return self.run([doctor]), doctor
+
+    def run(self, callbacks: Optional[list[Any]] = None) -> dict[str, list[float]]:
+        """Train a fresh model with `callbacks`; return the Keras history."""
+        model = self.build()
+        history: dict[str, list[float]] = model.fit(
+            self.X_train, self.y_train, sample_weight=self.sample_weight, validation_data=(self.X_val, self.y_val),
+            epochs=self.epochs, batch_size=self.batch_size, verbose=0, callbacks=callbacks or []).history
+        return history
+
+
+def make_keras_run(spec: Mapping[str, Any], seed: int = 0) -> KerasCase:
+    """Build a small pointwise Keras run from a specification (the settings of a registry case).
+
+    The data: 600 training and 200 validation rows of 8 standard normal
+    features; a binary label from a noisy linear rule (``task="binary"``),
+    or a regression target ``50 + 10 * (linear rule + noise)`` clipped to
+    [0, 100] (``task="regression"``).
+
+    Parameters
+    ----------
+    spec : mapping
+        Keys (all optional): ``task`` (``"binary"``, the default, or
+        ``"regression"``), ``scales`` (a factor per feature: raw units),
+        ``integer_columns`` (columns rounded to whole numbers, kept as
+        integers: counts), ``inputs`` (``"zeros"``: every input 0, as when
+        the features never reach the model), ``normalise`` (a Keras
+        ``Normalization`` layer adapted to the training rows comes first),
+        ``hidden`` (default ``(16,)``, ReLU), ``output_activation`` (default
+        sigmoid for binary, linear for regression), ``loss`` (default
+        binary cross-entropy, or mean squared error), ``optimizer``
+        (``"adam"``, the default, or ``"sgd"``), ``rate`` (default 0.01),
+        ``epochs`` (default 8), ``sample_weight`` (a constant weight for
+        every training row).
+    seed : int, default=0
+        Seed of the data; the model's initialisation follows TensorFlow's
+        global seed (:func:`companion.seed_everything`).
+
+    Returns
+    -------
+    KerasCase
+    """
+    from companion import _keras
+
+    rng = np.random.default_rng(seed)
+    n, n_features = 800, 8
+    Z = rng.normal(size=(n, n_features))
+    signal = Z @ rng.normal(size=n_features) / np.sqrt(n_features) + 0.3 * rng.normal(size=n)
+    task = str(spec.get("task", "binary"))
+    if task == "binary":
+        y = (signal > 0).astype(np.float32)
+    else:
+        y = np.clip(50.0 + 10.0 * signal, 0.0, 100.0).astype(np.float32)
+    X: NDArray[Any] = Z * np.asarray(spec.get("scales", [1.0] * n_features), dtype=np.float64)
+    if spec.get("inputs") == "zeros":
+        X = np.zeros_like(X)
+    integer = list(spec.get("integer_columns", []))
+    if integer:
+        X[:, integer] = np.abs(np.round(X[:, integer]))
+    X = X.astype(np.float32)
+    inputs: Any = X
+    if integer:  # counts arrive as integers, in an input of their own
+        rest = [j for j in range(n_features) if j not in integer]
+        inputs = [X[:, rest], X[:, integer].astype(np.int64)]
+    train = slice(0, 600)
+    val = slice(600, n)
+
+    def part(rows: slice) -> Any:
+        return [a[rows] for a in inputs] if isinstance(inputs, list) else inputs[rows]
+
+    hidden = tuple(spec.get("hidden", (16,)))
+    output_activation = spec.get("output_activation", "sigmoid" if task == "binary" else None)
+    loss = str(spec.get("loss", "binary_crossentropy" if task == "binary" else "mse"))
+
+    def build() -> Any:
+        keras = _keras.keras()
+        if isinstance(inputs, list):
+            parts = [keras.Input((a.shape[1],), dtype="float32" if a.dtype == np.float32 else "int64")
+                     for a in inputs]
+            x = keras.layers.Concatenate()([parts[0], keras.layers.Lambda(_as_float32)(parts[1])])
+            model_inputs: Any = parts
+        else:
+            parts = [keras.Input((n_features,))]
+            x, model_inputs = parts[0], parts[0]
+        if spec.get("normalise"):
+            norm = keras.layers.Normalization()
+            norm.adapt(np.concatenate([a[train].reshape(600, -1).astype(np.float32) for a in inputs], axis=1)
+                       if isinstance(inputs, list) else X[train])
+            x = norm(x)
+        for units in hidden:
+            x = keras.layers.Dense(units, activation="relu")(x)
+        out = keras.layers.Dense(1, activation=output_activation)(x)
+        model = keras.Model(model_inputs, out)
+        optimizers = keras.optimizers
+        optimizer = optimizers.SGD if spec.get("optimizer") == "sgd" else optimizers.Adam
+        model.compile(optimizer=optimizer(float(spec.get("rate", 0.01))), loss=loss)
+        return model
+
+    weight = spec.get("sample_weight")
+    weights = None if weight is None else np.full(600, float(weight), dtype=np.float32)
+    return KerasCase(part(train), y[train], part(val), y[val], build, epochs=int(spec.get("epochs", 8)),
+                     sample_weight=weights)
+
+
+def _as_float32(t: Any) -> Any:
+    from companion import _keras
+
+    if _keras.keras_major() >= 3:
+        return _keras.keras().ops.cast(t, "float32")
+    import tensorflow as tf
+
+    return tf.cast(t, tf.float32)
+
+
+def keras_case(name: str, seed: Optional[int] = None) -> KerasCase:
+    """Rebuild one of the registry's pointwise Keras runs (see :data:`KERAS_CASES`).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
+    found = _known(name, KERAS_CASES, "Keras")
+    return make_keras_run(found.spec, found.seed if seed is None else seed)
+
+
+def keras_final_losses(name: str, seeds: Any = range(5)) -> NDArray[np.float64]:
+    """Train one of the registry's Keras runs at each seed, the doctor watching; return its last losses.
+
+    Returns
+    -------
+    ndarray of shape (n_seeds, 2)
+        Final training and validation loss per seed (NaN where the run diverged).
+    """
+    from companion import seed_everything
+
+    out = []
+    for seed in seeds:
+        seed_everything(seed)
+        history, _ = keras_case(name, seed).watch()
+        out.append((history["loss"][-1], history["val_loss"][-1]))
+    return np.asarray(out, dtype=np.float64)

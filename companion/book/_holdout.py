@@ -10,6 +10,7 @@ input forms Keras takes, scikit-learn's ``BernoulliRBM``, other seeds), and
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
 
@@ -198,7 +199,9 @@ def _run(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> tuple[li
     seed_everything(scenario.seed if scenario.model_seed is None else scenario.model_seed)
     if scenario.family == "rbm":
         model, X = fit_rbm(scenario.spec, scenario.seed)
-        return [f.cause for f in diagnose_rbm(model, X)], X
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "cannot judge": scored as silence
+            return [f.cause for f in diagnose_rbm(model, X)], X
     import tensorflow as tf
 
     from companion.diagnose._doctor import LossDoctor
@@ -219,11 +222,11 @@ def _run(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> tuple[li
         sample = (tf.RaggedTensor.from_tensor(X_s, lengths=lengths), tf.RaggedTensor.from_tensor(y_s, lengths=lengths))
     if scenario.form == "dataset":
         dataset = tf.data.Dataset.from_tensor_slices((run.X_train, run.y_train)).batch(run.batch_size)
-        doctor = LossDoctor(dataset, validation=val)
+        doctor = LossDoctor(dataset, validation=val, verbose=0)
         build().fit(dataset, validation_data=val, epochs=run.epochs, verbose=0,
                     callbacks=[doctor, *extra_callbacks])
     else:
-        doctor = LossDoctor(*sample, validation=val)
+        doctor = LossDoctor(*sample, validation=val, verbose=0)
         build().fit(train, run.y_train, validation_data=val, epochs=run.epochs, batch_size=run.batch_size,
                     verbose=0, callbacks=[doctor, *extra_callbacks])
     return [f.cause for f in doctor.findings], run.X_train

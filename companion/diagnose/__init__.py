@@ -4,8 +4,10 @@ Every failure is defined once, in :data:`REGISTRY` (cause, fix, chapter,
 thresholds with their sources, seeded reproductions, detectors); everything
 else here is derived from it.
 
-:class:`LossDoctor` watches a listwise ranking model train (a Keras callback;
-it loads TensorFlow), :func:`diagnose_rbm` reads a fitted RBM, and
+:class:`LossDoctor` watches a Keras model train (a Keras callback; it loads
+TensorFlow): a listwise ranking model with the ranking causes, any other model
+with the causes that happen in every model, never a ranking cause outside
+ranking; :func:`diagnose_rbm` reads a fitted RBM, and
 :func:`diagnose_inputs` checks feature scales before training. Each returns
 :class:`Finding` objects that name the cause, the evidence, the fix and the
 chapter. This package imports :mod:`companion.ranking` and

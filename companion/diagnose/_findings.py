@@ -25,7 +25,7 @@ BOOK_URL = "https://training-failures.github.io/training-failures-book/"
 #: whether it is fatal (training cannot succeed until it is fixed). Derived from
 #: :data:`companion.diagnose.REGISTRY`, where each cause is defined.
 CAUSES: dict[str, dict[str, Any]] = {
-    f.cause: {"fix": f.fix, "chapter": f.chapter, "fatal": f.fatal} for f in REGISTRY.values()
+    f.cause: {"fix": f.fix, "chapter": f.chapter, "fatal": f.fatal, "scopes": f.scopes} for f in REGISTRY.values()
 }
 
 
@@ -84,6 +84,31 @@ class Finding:
             raise ValueError(f"unknown cause {cause!r}; known causes: {', '.join(CAUSES)}.")
         info = CAUSES[cause]
         return cls(cause, dict(evidence), info["fix"], info["chapter"], info["fatal"])
+
+    @classmethod
+    def within(cls, scope: str, cause: str, **evidence: Any) -> "Finding":
+        """A finding for a known cause as it applies to `scope` (``"ranking"``, ``"keras"``, ``"rbm"``).
+
+        The fix and the chapter are the scope's where the registry gives it
+        its own (unscaled ranking features link to the ranking chapter).
+
+        Raises
+        ------
+        ValueError
+            If `cause` is unknown, or does not apply to `scope`.
+
+        Examples
+        --------
+        >>> Finding.within("ranking", "unscaled-data", worst_feature=0).chapter
+        'ranking/unscaled_features'
+        """
+        finding = cls.of(cause, **evidence)
+        failure = REGISTRY[cause]
+        if scope not in failure.scopes:
+            raise ValueError(f"cause {cause!r} does not apply to a {scope} model (it applies to "
+                             f"{', '.join(failure.scopes)}).")
+        fix, chapter = failure.fix_and_chapter(scope)
+        return cls(cause, dict(evidence), fix, chapter, failure.fatal)
 
     @property
     def url(self) -> str:

@@ -5,7 +5,7 @@ Defined in :doc:`/book/doctor`. Every cause the doctor can name is one
 thresholds (each a :class:`Threshold` that says which chapter and measurement
 its number comes from), how to reproduce it (failing runs and healthy twins,
 seeded: :class:`Case`) and how to detect it (detector functions, one per
-phase). Everything else is derived from here: :data:`companion.diagnose._findings.CAUSES`,
+phase). Everything else is derived from here: :data:`companion.diagnose.CAUSES`,
 the cases (:data:`companion.book.RANKING_CASES`, ...), the loops of
 :class:`companion.diagnose.LossDoctor` and :func:`companion.diagnose.diagnose_rbm`,
 and the tests, which run every case.
@@ -20,8 +20,8 @@ Detectors are plain functions of one observation that return the evidence
 A failure is not reported when a cause listed in its ``unless`` was found
 first (dead hidden units on unscaled data are put down to the data).
 
-This module imports no TensorFlow, and of the rest of the package only the
-float32 limits (:mod:`companion.ranking._limits`) at import time.
+This module imports neither TensorFlow nor the rest of the package at import time
+(only the scale rule, :mod:`companion._scale`, which imports nothing).
 """
 
 from __future__ import annotations
@@ -32,9 +32,17 @@ from typing import Any, Callable, Mapping, Optional
 import numpy as np
 from numpy.typing import NDArray
 
+from companion import _scale
 from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 
-__all__ = ["Threshold", "Case", "Failure", "Start", "Epoch", "FittedRBM", "REGISTRY", "failures_of", "cases_of"]
+__all__ = ["Threshold", "Case", "Failure", "Start", "Epoch", "FittedRBM", "REGISTRY", "SCOPES", "failures_of",
+           "cases_of"]
+
+#: What the doctor can be watching: a listwise ranking model (a list loss:
+#: companion's or tensorflow-ranking's), any other Keras model (pointwise:
+#: a classifier, a regressor), or a fitted RBM. Each cause names the scopes
+#: it applies to; no cause is reported outside them.
+SCOPES = ("ranking", "keras", "rbm")
 
 Evidence = Optional[dict[str, Any]]
 
@@ -47,9 +55,9 @@ class Threshold(float):
 
     Examples
     --------
-    >>> t = Threshold(60.0, "ranking/unscaled_features: warn well before the -inf at 87")
+    >>> t = Threshold(17.0, "ranking/zero_loss: float32 rounds 1 + exp(-17) to 1")
     >>> t + 1, t.source.split(":")[0]
-    (61.0, 'ranking/unscaled_features')
+    (18.0, 'ranking/zero_loss')
     """
 
     source: str
@@ -68,12 +76,13 @@ class Case:
     ----------
     name : str
         Unique name, such as ``"query features only"``.
-    family : {"ranking", "rbm", "data"}
+    family : {"ranking", "keras", "rbm", "data"}
         ``"ranking"``: a Keras run watched by :class:`LossDoctor`
-        (:func:`companion.book.ranking_case` builds it); ``"rbm"``: a
-        fitted RBM read by :func:`diagnose_rbm` (:func:`companion.book.rbm_case`); ``"data"``:
+        (:func:`companion.diagnose.ranking_case` builds it); ``"keras"``: a
+        small pointwise Keras model (:func:`keras_case`); ``"rbm"``: a
+        fitted RBM read by :func:`diagnose_rbm` (:func:`rbm_case`); ``"data"``:
         learning-to-rank rows checked by :func:`diagnose_ranking_data`
-        (:func:`companion.book.data_case`).
+        (:func:`data_case`).
     spec : dict
         The settings the builder reads (see :mod:`companion.book._cases`).
     chapter : str
@@ -114,6 +123,13 @@ class Failure:
     failing, healthy : tuple of Case
         Runs that show it (each must be named by exactly this cause) and
         healthy twins (named by no cause).
+    scopes : tuple of str
+        Where the cause applies (a subset of :data:`SCOPES`); the doctor
+        never reports it elsewhere.
+    variants : dict of str to (str, str)
+        Scope to ``(fix, chapter)`` where the fix or the chapter differ from
+        the defaults (unscaled ranking features are explained in the ranking
+        chapter, unscaled RBM data in the RBM chapter).
     """
 
     cause: str
@@ -126,6 +142,12 @@ class Failure:
     unless: tuple[str, ...] = ()
     failing: tuple[Case, ...] = ()
     healthy: tuple[Case, ...] = ()
+    scopes: tuple[str, ...] = ("ranking",)
+    variants: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    def fix_and_chapter(self, scope: Optional[str] = None) -> tuple[str, str]:
+        """The fix and the chapter for `scope` (the defaults without one)."""
+        return self.variants.get(scope or "", (self.fix, self.chapter))
 
 
 # --- Observations ----------------------------------------------------------------
@@ -142,12 +164,22 @@ class Start:
     prediction_shape : tuple or None
         Shape of the model's scores on the sample (``None``: not computed).
     data_findings : dict of str to dict
-        Cause to evidence, from :func:`diagnose_ranking_data` on the sample.
+        Cause to evidence, from the data checks on the sample
+        (:func:`diagnose_ranking_data` for a ranking model,
+        :func:`diagnose_inputs` for any other).
+    scope : {"ranking", "keras"}
+        What the doctor is watching.
+    model : dict
+        What the doctor read from the model and the sample: ``loss`` (its
+        name), ``from_logits``, ``output_activation``, ``output_units``,
+        ``y_min``, ``y_max``, ``sample_weight_sum`` (``None`` if unknown).
     """
 
     y: NDArray[Any]
     prediction_shape: Optional[tuple[int, ...]]
     data_findings: Mapping[str, dict[str, Any]]
+    scope: str = "ranking"
+    model: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -174,6 +206,25 @@ class Epoch:
     validation_at_floor : callable
         Returns ``(at_floor, val_loss)`` on the validation lists, or
         ``None`` without them (computed only when asked).
+    scope : {"ranking", "keras"}
+        What the doctor is watching.
+    loss_family : str
+        ``"listmle-tfr"`` (tensorflow-ranking's ListMLE, which underflows to
+        -inf from a gap of 88), ``"listmle-exact"`` (companion's), ``"list"``
+        (another list loss), ``"pointwise"`` (any other loss).
+    training : dict
+        ``rate`` (the optimiser's learning rate, or ``None``),
+        ``max_abs_weight``, ``update_ratio`` (norm of this epoch's weight
+        change over the norm of the weights before it) and ``previous_gap``
+        (the largest within-list score gap at the end of the previous epoch;
+        0 before any).
+    chance_loss : (float, str) or None
+        The loss of the best constant prediction on the sample and what it
+        is (``"ln 2"``-like for a balanced binary cross-entropy, the target
+        variance for a squared error); ``None`` for a loss it does not know.
+    dead_fraction : callable
+        The largest fraction of dead ReLU units (zero on every sample row)
+        in any hidden layer, or ``None`` (computed only when asked).
     """
 
     epoch: int
@@ -186,6 +237,11 @@ class Epoch:
     floor: float
     exact_loss: bool
     validation_at_floor: Callable[[], Optional[tuple[bool, float]]] = lambda: None
+    scope: str = "ranking"
+    loss_family: str = "listmle-exact"
+    training: Mapping[str, Any] = field(default_factory=dict)
+    chance_loss: Optional[tuple[float, str]] = None
+    dead_fraction: Callable[[], Optional[float]] = lambda: None
 
     @property
     def loss(self) -> float:
@@ -218,6 +274,7 @@ class FittedRBM:
     units: str
     history: Optional[Mapping[str, Any]]
     data_scale: Optional[Mapping[str, Any]] = None
+    scope: str = "rbm"
 
 
 # --- Shapes and lists (Part I, zero loss) -------------------------------------------
@@ -242,7 +299,8 @@ def _single_item_epoch(obs: Epoch) -> Evidence:
     # scores can make a loss 0.0 too.)
     if obs.loss == 0.0 and np.isfinite(obs.scores).all() and not (obs.floor == 0.0 and float(np.median(obs.gaps)) >= SEPARATION_GAP):
         return {"epoch": obs.epoch, "logged_loss": 0.0, "sample_median_gap": float(np.median(obs.gaps)),
-                "note": "the sample is fine: check the labels passed to fit"}
+                "note": "the sample is fine: fit got other labels (shape (batch, 1): one row per document) "
+                        "or sample weights that are all 0"}
     return None
 
 
@@ -292,11 +350,26 @@ OVERFLOW_WARN_GAP = Threshold(60.0, "ranking/unscaled_features: tensorflow-ranki
                                     "within-list gap of 88 (65 with padding)")
 
 
+#: A NaN under tensorflow-ranking's ListMLE is its score underflow only when the
+#: scores were already far apart: the largest within-list gap at the end of the
+#: epoch before reached this. A NaN from gaps below it is a learning rate too high.
+NAN_AFTER_GAP = Threshold(17.0, "ranking/zero_loss: from a gap of about 17 float32 rounds a correctly ranked "
+                                "pair's ListMLE term to 0; gaps grow by a bounded amount per epoch at a sane "
+                                "rate, so a NaN after smaller gaps came from one oversized update")
+
+
 def _overflow(obs: Epoch) -> Evidence:
+    # Only tensorflow-ranking's ListMLE underflows (log of exp(-88) in float32).
+    # Softmax, ApproxNDCG and the exact ListMLE have no such limit.
+    if obs.loss_family != "listmle-tfr":
+        return None
     finite = bool(np.isfinite(obs.scores).all())
     if not np.isfinite(obs.loss) or not finite:
-        return {"epoch": obs.epoch, "loss": obs.loss, "finite_scores": finite}
-    if not obs.exact_loss and obs.gaps.max() >= OVERFLOW_WARN_GAP:
+        previous = float(obs.training.get("previous_gap", 0.0))
+        if previous < NAN_AFTER_GAP:
+            return None  # not an underflow: learning-rate-too-high names it
+        return {"epoch": obs.epoch, "loss": obs.loss, "finite_scores": finite, "gap_before": previous}
+    if obs.gaps.size and obs.gaps.max() >= OVERFLOW_WARN_GAP:
         return {"epoch": obs.epoch, "largest_gap": float(obs.gaps.max()), "limit": UNDERFLOW_GAP}
     return None
 
@@ -312,6 +385,8 @@ FLOOR_FRACTION = Threshold(0.05, "doctor: set on the book's leaked-feature run, 
 
 
 def _separation(obs: Epoch) -> Evidence:
+    if obs.loss_family not in ("listmle-exact", "listmle-tfr"):
+        return None  # the floor and chance level are ListMLE's
     tolerance = FLOOR_FRACTION * max(obs.chance - obs.floor, 1e-6)
     median_gap = float(np.median(obs.gaps))
     if not (obs.loss <= obs.floor + tolerance and median_gap >= SEPARATION_GAP):
@@ -338,24 +413,36 @@ def _diverging(obs: Epoch) -> Evidence:
     if len(recent) <= PATIENCE or not np.isfinite(recent).all():
         return None
     rising = all(b > a for a, b in zip(recent, recent[1:]))
-    if rising and recent[-1] > (1 + DIVERGE_RISE) * recent[0]:
-        return {"epoch": obs.epoch, "loss_from": recent[0], "loss_to": recent[-1]}
-    return None
+    if not rising or recent[-1] - recent[0] <= DIVERGE_RISE * abs(recent[0]):
+        return None
+    if recent[0] <= 0 and recent[-1] <= obs.losses[0]:
+        # A negative loss (ApproxNDCG, a negative log-likelihood) that rises but is
+        # still below where it started: noise around a plateau, not divergence.
+        return None
+    return {"epoch": obs.epoch, "loss_from": recent[0], "loss_to": recent[-1], "rate": obs.training.get("rate")}
 
 
 # --- Input scales (Part II, unscaled data; Part I, unscaled features) ----------------
 
-#: Gaussian visible units and ranking networks expect standardised features: a
-#: mean more than one standard deviation off means the feature was not standardised.
-GAUSSIAN_MEAN_LIMIT = Threshold(1.0, "rbm/unscaled_data: standardised wine has |mean| 0; raw wine up to 755")
-#: ... or a spread outside [0.5, 2].
-GAUSSIAN_STD_RANGE = (Threshold(0.5, "rbm/unscaled_data: standardised features have std 1"),
-                      Threshold(2.0, "rbm/unscaled_data: raw wine's proline has std 325"))
-#: Ranking features whose typical magnitude sqrt(mean^2 + std^2) exceeds 10 put
-#: within-list gaps within reach of the float32 limit (88) after a few updates.
-RANKING_SCALE_LIMIT = Threshold(10.0, "ranking/unscaled_features: features in the hundreds to thousands drive "
-                                      "tensorflow-ranking to -inf; a fresh network turns inputs of size s into "
-                                      "gaps of order s")
+# One scale rule, read by RBM.fit too (companion._scale): the thresholds below
+# are its numbers, with where they come from.
+#: Bernoulli units: values this close outside [0, 1] are rounding noise.
+BERNOULLI_TOLERANCE = Threshold(_scale.RANGE_TOLERANCE, "rbm/unscaled_data: MinMaxScaler returns "
+                                                        "1.0000000000000002 on real data; RBM.fit accepts it")
+#: Gaussian visible units expect standardised features: a mean further than 3 from 0 ...
+GAUSSIAN_MEAN_LIMIT = Threshold(_scale.GAUSSIAN_SCALE_LIMIT, "rbm/unscaled_data: standardised wine has |mean| "
+                                                             "0; raw wine up to 755")
+#: ... or a spread outside [1/3, 3] is not standardised (constant features exempt).
+GAUSSIAN_STD_RANGE = (Threshold(1.0 / _scale.GAUSSIAN_SCALE_LIMIT, "rbm/unscaled_data: standardised features "
+                                                                   "have std 1"),
+                      Threshold(_scale.GAUSSIAN_SCALE_LIMIT, "rbm/unscaled_data: raw wine's proline has std 325"))
+#: Network inputs (ranking or any Keras model) whose typical magnitude
+#: sqrt(mean^2 + std^2) exceeds 10 are unscaled: within-list gaps reach the
+#: float32 limit (88) after a few updates.
+RANKING_SCALE_LIMIT = Threshold(_scale.NETWORK_SCALE_LIMIT, "ranking/unscaled_features: features in the hundreds "
+                                                            "to thousands drive tensorflow-ranking to -inf; a "
+                                                            "fresh network turns inputs of size s into gaps of "
+                                                            "order s")
 #: Largest absolute weight of a Bernoulli RBM that suggests unscaled input.
 WEIGHT_ALARM = Threshold(50.0, "rbm/unscaled_data: min-max digits end below about 1.1, raw digits (0-16) reach "
                                "the thousands")
@@ -449,6 +536,138 @@ LEAK_CHANCE = Threshold(1e-6, "ranking/zero_loss: the chance that an unrelated f
                               "perfectly")
 
 
+# --- Any Keras model (generic_failures) -------------------------------------------
+
+#: "At chance": a logged loss within this fraction of the loss of the best
+#: constant prediction on the sample (ln 2 for balanced binary labels, ln k for
+#: k balanced classes, the target variance for a squared error).
+CHANCE_TOLERANCE = Threshold(0.05, "generic_failures: a model that predicts a constant sits within 1% of the "
+                                   "constant prediction's loss on the sample; the sample's labels differ from "
+                                   "the training set's by a few percent, hence 5%")
+
+#: "Stuck": over the last PATIENCE epochs the loss fell by less than this fraction of itself.
+STUCK_PROGRESS = Threshold(0.02, "generic_failures: stuck runs only wobble (no net fall over three epochs); the "
+                                 "chapter's healthy runs still fall by more than 3% over their last three")
+
+_CROSS_ENTROPY = ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
+_REGRESSION = ("mean_squared_error", "mean_absolute_error", "huber", "log_cosh")
+#: The range of each bounded output activation.
+_ACTIVATION_RANGE = {"sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, np.inf),
+                     "softplus": (0.0, np.inf), "exponential": (0.0, np.inf)}
+
+
+def _flat(obs: Epoch) -> bool:
+    """The logged loss moved by under UNIFORM_TOLERANCE (relative) in each of the last PATIENCE epochs."""
+    if len(obs.losses) < PATIENCE + 1:
+        return False
+    losses = np.asarray(obs.losses[-(PATIENCE + 1):], dtype=np.float64)
+    if not np.isfinite(losses).all():
+        return False
+    return bool((np.abs(np.diff(losses)) <= UNIFORM_TOLERANCE * np.abs(losses[1:])).all())
+
+
+def _training(obs: Epoch) -> dict[str, Any]:
+    t = obs.training
+    return {"rate": t.get("rate"), "largest_weight": t.get("max_abs_weight"), "update_ratio": t.get("update_ratio")}
+
+
+def _rate_high_keras(obs: Epoch) -> Evidence:
+    # A non-finite loss or score that is not tensorflow-ranking's underflow
+    # (score-overflow is checked first and names that one).
+    if np.isfinite(obs.loss) and np.isfinite(obs.scores).all():
+        return None
+    return {"epoch": obs.epoch, "loss": obs.loss, **_training(obs)}
+
+
+def _at_chance(obs: Epoch) -> bool:
+    """The loss sat within CHANCE_TOLERANCE of chance for PATIENCE + 1 epochs and fell by under STUCK_PROGRESS."""
+    if obs.chance_loss is None or len(obs.losses) < PATIENCE + 1:
+        return False
+    value = obs.chance_loss[0]
+    losses = np.asarray(obs.losses[-(PATIENCE + 1):], dtype=np.float64)
+    if not value > 0 or not np.isfinite(losses).all():
+        return False
+    near = bool((np.abs(losses - value) <= CHANCE_TOLERANCE * value).all())
+    return near and losses[0] - losses[-1] < STUCK_PROGRESS * abs(losses[-1])
+
+
+def _not_falling(obs: Epoch) -> bool:
+    """Over the last PATIENCE epochs the finite loss fell by less than STUCK_PROGRESS of itself (or rose)."""
+    if len(obs.losses) < PATIENCE + 1:
+        return False
+    losses = np.asarray(obs.losses[-(PATIENCE + 1):], dtype=np.float64)
+    return bool(np.isfinite(losses).all() and losses[0] - losses[-1] < STUCK_PROGRESS * abs(losses[-1]))
+
+
+#: A hidden ReLU layer with at least this fraction of its units 0 on every
+#: sample row, while the loss stops falling at no better than chance, is dead.
+DEAD_LAYER = Threshold(0.5, "generic_failures: the chapter's runs stuck at Adam's rate 3 have 75-100% of a "
+                            "layer dead; its healthy runs far fewer (asserted there)")
+
+
+def _dead_layer(obs: Epoch) -> Evidence:
+    if not _not_falling(obs) or not obs.training.get("inputs_vary", True):
+        return None  # inputs that do not vary leave every unit at its bias: not a dead layer's fault
+    if obs.chance_loss is not None:
+        chance: Optional[float] = obs.chance_loss[0]
+    else:
+        chance = obs.chance if obs.loss_family in ("listmle-exact", "listmle-tfr") else None
+    if chance is not None and obs.loss < (1 - CHANCE_TOLERANCE) * chance:
+        return None  # better than a constant guess: the live units learn
+    dead = obs.dead_fraction()
+    if dead is None or dead < DEAD_LAYER:
+        return None
+    return {"epochs": PATIENCE, "loss": obs.loss, "dead_fraction": dead, **_training(obs)}
+
+
+def _stuck(obs: Epoch) -> Evidence:
+    if obs.chance_loss is None or not _at_chance(obs):
+        return None
+    value, what = obs.chance_loss
+    return {"epochs": PATIENCE, "loss": obs.loss, "chance_loss": value, "chance": what,
+            "inputs_vary": obs.training.get("inputs_vary", True),
+            "output_spread": float(np.std(obs.scores, axis=0).mean()) if obs.scores.size else 0.0,
+            "dead_fraction": obs.dead_fraction()}
+
+
+def _output_activation(obs: Start) -> Evidence:
+    m = obs.model
+    act, units, loss = m.get("output_activation"), m.get("output_units"), m.get("loss")
+    if act is None or loss is None:
+        return None
+    evidence: dict[str, Any] = {"output_activation": act, "output_units": units, "loss": loss}
+    if act == "softmax" and units == 1:
+        return {**evidence, "problem": "a softmax over one unit is 1 for every input"}
+    if loss in _CROSS_ENTROPY:
+        logits = bool(m.get("from_logits"))
+        evidence["from_logits"] = logits
+        if act == "relu":
+            return {**evidence, "problem": "a ReLU output cannot go below 0, so it cannot serve as a probability "
+                                           "or as a logit below 0.5"}
+        if not logits and act == "linear":
+            return {**evidence, "problem": "the loss takes probabilities (from_logits=False) but the output is "
+                                           "linear: values outside (0, 1) are clipped"}
+        if logits and act in ("sigmoid", "softmax"):
+            return {**evidence, "problem": "the loss takes logits (from_logits=True) but the output is already "
+                                           "a probability"}
+    if loss in _REGRESSION and act in _ACTIVATION_RANGE and m.get("y_min") is not None:
+        from companion._scale import RANGE_TOLERANCE
+
+        low, high = _ACTIVATION_RANGE[act]
+        y_min, y_max = float(m["y_min"]), float(m["y_max"])
+        if y_min < low - RANGE_TOLERANCE or y_max > high + RANGE_TOLERANCE:
+            return {**evidence, "y_min": y_min, "y_max": y_max,
+                    "problem": f"{act} outputs lie in [{low:g}, {high:g}], the targets do not"}
+    return None
+
+
+def _zero_weights(obs: Start) -> Evidence:
+    total = obs.model.get("sample_weight_sum")
+    if total is not None and total == 0:
+        return {"sample_weight_sum": 0.0}
+    return None
+
+
 # --- The cases -------------------------------------------------------------------------
 
 _TFR, _EXACT = "tensorflow-ranking", "exact"
@@ -461,6 +680,8 @@ NOISE_FREE_EXACT = Case("noise-free labels, exact loss, rate 0.3", "ranking",
                          "loss": _EXACT})
 HEALTHY_DATA = Case("healthy rows", "data", {"data": {"n_queries": 60, "list_size": (5, 12), "labels": "order"}})
 HEALTHY_DIGITS = Case("healthy digits", "rbm", {"dataset": "digits"}, "rbm/learning_rate")
+HEALTHY_KERAS = Case("healthy classifier", "keras", {}, "generic_failures")
+HEALTHY_REGRESSION = Case("healthy regression", "keras", {"task": "regression"}, "generic_failures")
 HEALTHY_WINE = Case("healthy wine", "rbm", {"dataset": "wine", "scaling": "standard", "visible": "gaussian"},
                     "rbm/unscaled_data")
 
@@ -474,7 +695,7 @@ _FAILURES = (
         "ranking/zero_loss", True,
         detectors={"start": _single_item_start, "epoch": _single_item_epoch},
         static="diagnose_ranking_data",
-        unless=("score-overflow",),
+        unless=("score-overflow", "zero-sample-weights"),
         failing=(Case("one row per document", "ranking", {"rows": True, "standardise": False, "batch_size": 32},
                       "ranking/zero_loss"),
                  Case("one row per document (rows)", "data", {"data": {"n_queries": 60, "list_size": 8},
@@ -482,14 +703,32 @@ _FAILURES = (
         healthy=(HEALTHY_RANKING, HEALTHY_DATA),
     ),
     Failure(
+        "zero-sample-weights",
+        "Give the examples sample weights that are not all 0: with every weight 0 the loss is exactly 0 and "
+        "nothing is learned.",
+        "generic_failures", True,
+        detectors={"start": _zero_weights},
+        scopes=("ranking", "keras"),
+        failing=(Case("all sample weights 0", "keras", {"sample_weight": 0.0}, "generic_failures"),),
+        healthy=(HEALTHY_KERAS,),
+    ),
+    Failure(
         "unscaled-data",
         "Scale the inputs for the units that read them: MinMaxScaler to [0, 1] for Bernoulli units, "
-        "StandardScaler for Gaussian units and ranking features (fitted on training rows).",
+        "StandardScaler for Gaussian units (fitted on training rows).",
         "rbm/unscaled_data", True,
-        thresholds=(GAUSSIAN_MEAN_LIMIT, *GAUSSIAN_STD_RANGE, RANKING_SCALE_LIMIT, WEIGHT_ALARM, VISIBLE_BIAS_ALARM),
+        thresholds=(BERNOULLI_TOLERANCE, GAUSSIAN_MEAN_LIMIT, *GAUSSIAN_STD_RANGE, RANKING_SCALE_LIMIT, WEIGHT_ALARM, VISIBLE_BIAS_ALARM),
         detectors={"start": _from_data("unscaled-data"), "rbm": _unscaled_rbm},
-        unless=("single-item-lists",),
+        unless=("single-item-lists", "zero-sample-weights"),
         static="diagnose_inputs",
+        scopes=("ranking", "keras", "rbm"),
+        variants={
+            "ranking": ("Standardise the features (StandardScaler fitted on training rows), or put a "
+                        "Normalization layer adapted to the training rows first in the model.",
+                        "ranking/unscaled_features"),
+            "keras": ("Standardise the inputs (StandardScaler fitted on training rows), or put a Normalization "
+                      "layer adapted to the training rows first in the model.", "generic_failures"),
+        },
         failing=(
             Case("raw features, tensorflow-ranking loss", "ranking",
                  {"data": {"list_size": (5, 15), "feature_scales": [2000, 500, 50, 1000, 5, 300]}, "pad": 15,
@@ -503,8 +742,13 @@ _FAILURES = (
                  "rbm/unscaled_data"),
             Case("raw prices", "data", {"data": {"n_queries": 60, "list_size": 8, "labels": "order",
                                                  "feature_scales": [1000.0] + [1.0] * 5}}),
+            Case("raw counts and prices, classifier", "keras", {"scales": [1.0] * 6 + [500.0, 2000.0],
+                                                                "integer_columns": [6]}, "generic_failures"),
         ),
-        healthy=(HEALTHY_RANKING, HEALTHY_DIGITS, HEALTHY_WINE, HEALTHY_DATA),
+        healthy=(HEALTHY_RANKING, HEALTHY_DIGITS, HEALTHY_WINE, HEALTHY_DATA, HEALTHY_KERAS,
+                 Case("raw counts and prices, Normalization layer", "keras",
+                      {"scales": [1.0] * 6 + [500.0, 2000.0], "integer_columns": [6], "normalise": True},
+                      "generic_failures")),
     ),
     Failure(
         "single-document-queries",
@@ -549,28 +793,90 @@ _FAILURES = (
         healthy=(HEALTHY_RANKING, HEALTHY_DATA),
     ),
     Failure(
+        "score-overflow",
+        "Scale the features (StandardScaler fitted on training rows), or use companion.ranking.ListMLELoss, "
+        "which is exact at any score gap.",
+        "ranking/unscaled_features", True,
+        thresholds=(OVERFLOW_WARN_GAP, NAN_AFTER_GAP),
+        detectors={"epoch": _overflow},
+        unless=("unscaled-data",),
+        failing=(Case("noise-free labels, tensorflow-ranking loss, rate 0.3", "ranking",
+                      {**NOISE_FREE_EXACT.spec, "loss": _TFR}, "ranking/unscaled_features"),),
+        healthy=(NOISE_FREE_EXACT,),
+    ),
+    Failure(
+        "stuck-at-chance",
+        "The model predicts the same for every input, so its loss stays at that of a constant guess (ln 2 for "
+        "balanced binary labels, ln k for k classes, the target variance for a squared error). Check that the "
+        "inputs vary from example to example and reach the model (not all 0, not a constant column "
+        "selection), that the labels belong to the inputs, and that the output activation fits the loss.",
+        "generic_failures", True,
+        thresholds=(CHANCE_TOLERANCE, STUCK_PROGRESS),
+        detectors={"epoch": _stuck},
+        unless=("unscaled-data", "zero-sample-weights", "output-activation-mismatch", "dead-layer",
+                "learning-rate-too-high"),
+        scopes=("keras",),
+        failing=(Case("inputs all 0", "keras", {"inputs": "zeros"}, "generic_failures"),),
+        healthy=(HEALTHY_KERAS,),
+    ),
+    Failure(
+        "output-activation-mismatch",
+        "Match the output layer to the loss: one sigmoid unit (or one linear unit with from_logits=True) for "
+        "binary cross-entropy, k softmax units for categorical cross-entropy, a linear output for a target "
+        "that is not bounded.",
+        "generic_failures", True,
+        detectors={"start": _output_activation},
+        unless=("zero-sample-weights",),
+        scopes=("keras",),
+        failing=(Case("softmax on one unit", "keras", {"output_activation": "softmax"}, "generic_failures"),
+                 Case("sigmoid on a target from 0 to 100", "keras",
+                      {"task": "regression", "output_activation": "sigmoid"}, "generic_failures")),
+        healthy=(HEALTHY_KERAS, HEALTHY_REGRESSION),
+    ),
+    Failure(
+        "learning-rate-too-high",
+        "Lower the learning rate by a factor of 10 or more and retrain from scratch: dead hidden units do not "
+        "recover.",
+        "rbm/learning_rate", True,
+        thresholds=(DEAD_ALARM,),
+        detectors={"rbm": _rate_high, "epoch": _rate_high_keras},
+        unless=("unscaled-data", "zero-sample-weights", "output-activation-mismatch", "score-overflow"),
+        scopes=("rbm", "ranking", "keras"),
+        variants={scope: ("Lower the learning rate by a factor of 10 or more and train again from a fresh "
+                          "initialisation: NaN weights do not recover.", "generic_failures")
+                  for scope in ("ranking", "keras")},
+        failing=(Case("learning rate 1.0", "rbm", {"dataset": "digits", "learning_rate": 1.0}, "rbm/learning_rate"),
+                 Case("SGD at rate 50, regression", "keras", {"task": "regression", "optimizer": "sgd",
+                                                              "rate": 50.0}, "generic_failures"),
+                 Case("SGD at rate 50, ListMLE", "ranking", {"optimizer": "sgd", "rate": 50.0, "epochs": 3},
+                      "generic_failures")),
+        healthy=(HEALTHY_DIGITS, HEALTHY_KERAS, HEALTHY_REGRESSION, HEALTHY_RANKING),
+    ),
+    Failure(
+        "dead-layer",
+        "A hidden layer outputs 0 for every input (dead ReLU units), so no gradient reaches the layers below "
+        "it and the loss stops moving. The usual cause is a learning rate too high (see the rate and the "
+        "update/weight ratio in the evidence): lower it 10 times and train again from a fresh initialisation; "
+        "else check the input scales and the initialisation (He for ReLU, biases not negative).",
+        "generic_failures", True,
+        thresholds=(DEAD_LAYER, CHANCE_TOLERANCE, STUCK_PROGRESS),
+        detectors={"epoch": _dead_layer},
+        unless=("unscaled-data", "zero-sample-weights", "output-activation-mismatch", "single-item-lists"),
+        scopes=("ranking", "keras"),
+        failing=(Case("Adam at rate 3, ReLU", "keras", {"rate": 3.0, "hidden": (16, 16)}, "generic_failures"),),
+        healthy=(HEALTHY_KERAS,),
+    ),
+    Failure(
         "uniform-scores",
         "Give the model features that vary within a list, standardise them, and keep the score output linear "
         "(no saturating activation).",
         "ranking/uniform_scores", True,
         thresholds=(UNIFORM_TOLERANCE, SPREAD_TOLERANCE),
         detectors={"epoch": _uniform},
-        unless=("unscaled-data", "single-item-lists"),
+        unless=("unscaled-data", "single-item-lists", "zero-sample-weights", "dead-layer"),
         failing=(Case("query features only", "ranking", {"data": _UNIFORM_DATA, "columns": [6, 7, 8],
                                                          "standardise": False}, "ranking/uniform_scores", seed=2),),
         healthy=(HEALTHY_RANKING,),
-    ),
-    Failure(
-        "score-overflow",
-        "Scale the features (StandardScaler fitted on training rows), or use companion.ranking.ListMLELoss, "
-        "which is exact at any score gap.",
-        "ranking/unscaled_features", True,
-        thresholds=(OVERFLOW_WARN_GAP,),
-        detectors={"epoch": _overflow},
-        unless=("unscaled-data",),
-        failing=(Case("noise-free labels, tensorflow-ranking loss, rate 0.3", "ranking",
-                      {**NOISE_FREE_EXACT.spec, "loss": _TFR}, "ranking/unscaled_features"),),
-        healthy=(NOISE_FREE_EXACT,),
     ),
     Failure(
         "perfect-separation",
@@ -584,21 +890,12 @@ _FAILURES = (
     Failure(
         "diverging",
         "Lower the learning rate, and check the feature scales.",
-        "ranking/unscaled_features", False,
+        "generic_failures", False,
         thresholds=(DIVERGE_RISE,),
         detectors={"epoch": _diverging},
-        unless=("score-overflow", "unscaled-data"),
-    ),
-    Failure(
-        "learning-rate-too-high",
-        "Lower the learning rate by a factor of 10 or more and retrain from scratch: dead hidden units do not "
-        "recover.",
-        "rbm/learning_rate", True,
-        thresholds=(DEAD_ALARM,),
-        detectors={"rbm": _rate_high},
-        unless=("unscaled-data",),
-        failing=(Case("learning rate 1.0", "rbm", {"dataset": "digits", "learning_rate": 1.0}, "rbm/learning_rate"),),
-        healthy=(HEALTHY_DIGITS,),
+        unless=("score-overflow", "unscaled-data", "learning-rate-too-high", "zero-sample-weights",
+                "output-activation-mismatch"),
+        scopes=("ranking", "keras"),
     ),
     Failure(
         "learning-rate-too-low",
@@ -607,6 +904,7 @@ _FAILURES = (
         thresholds=(LOW_PROGRESS,),
         detectors={"rbm": _rate_low},
         unless=("unscaled-data", "learning-rate-too-high"),
+        scopes=("rbm",),
         failing=(Case("learning rate 1e-4", "rbm", {"dataset": "digits", "learning_rate": 1e-4},
                       "rbm/learning_rate"),),
         healthy=(HEALTHY_DIGITS,),
@@ -619,6 +917,7 @@ _FAILURES = (
         "rbm/monitoring", False,
         thresholds=(OVERFIT_GAP,),
         detectors={"rbm": _overfitting},
+        scopes=("rbm",),
         failing=(Case("50 digits, 400 epochs", "rbm", {"dataset": "digits", "binary_rows": 100, "n_components": 16,
                                                         "learning_rate": 0.1, "n_iter": 400,
                                                         "validation_fraction": 0.5}, "rbm/monitoring"),),
@@ -626,13 +925,24 @@ _FAILURES = (
     ),
 )
 
+# The order the doctor checks them: a cause that explains another comes first
+# (an underflow before a NaN's learning rate, a dead layer before a loss stuck
+# at chance), since a cause is skipped when one in its ``unless`` was found.
+_ORDER = ("single-item-lists", "zero-sample-weights", "unscaled-data", "output-activation-mismatch",
+          "single-document-queries", "tied-lists", "leaked-feature", "score-overflow", "learning-rate-too-high",
+          "dead-layer", "uniform-scores", "stuck-at-chance", "perfect-separation", "diverging",
+          "learning-rate-too-low", "overfitting")
+
 #: Every failure, by cause, in the order the doctor checks them.
-REGISTRY: dict[str, Failure] = {f.cause: f for f in _FAILURES}
+REGISTRY: dict[str, Failure] = {f.cause: f for f in sorted(_FAILURES, key=lambda f: _ORDER.index(f.cause))}
 
 
-def failures_of(phase: str) -> list[Failure]:
-    """The failures with a detector for `phase` (``"start"``, ``"epoch"`` or ``"rbm"``), in registry order."""
-    return [f for f in REGISTRY.values() if phase in f.detectors]
+def failures_of(phase: str, scope: Optional[str] = None) -> list[Failure]:
+    """The failures with a detector for `phase` (``"start"``, ``"epoch"`` or ``"rbm"``), in registry order.
+
+    With `scope`, only those that apply to it (see :data:`SCOPES`).
+    """
+    return [f for f in REGISTRY.values() if phase in f.detectors and (scope is None or scope in f.scopes)]
 
 
 def cases_of(family: str) -> dict[str, Optional[str]]:
@@ -661,4 +971,5 @@ def case(name: str) -> Case:
         for c in (*failure.failing, *failure.healthy):
             if c.name == name:
                 return c
-    raise ValueError(f"unknown case {name!r}; known: {', '.join(n for f in ('ranking', 'rbm', 'data') for n in cases_of(f))}.")
+    known = ", ".join(n for f in ("ranking", "rbm", "data", "keras") for n in cases_of(f))
+    raise ValueError(f"unknown case {name!r}; known: {known}.")

@@ -62,20 +62,25 @@ def _as_2d(X: ArrayLike) -> NDArray[Any]:
 def diagnose_inputs(X: ArrayLike, *, units: str = "bernoulli") -> list[Finding]:
     """Check input scales before training, for the units that will read them.
 
+    One rule (:mod:`companion._scale`), the one :meth:`companion.rbm.RBM.fit`
+    reads too: data that ``fit`` accepts silently gets no finding here.
+
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features) or (n_lists, list_size, n_features)
-        The data as it will be fed to the model.
-    units : {"bernoulli", "gaussian", "ranking"}, default="bernoulli"
-        ``"bernoulli"``: RBM visible units that need [0, 1].
+        The data as it will be fed to the model (integer columns included).
+    units : {"bernoulli", "gaussian", "network", "ranking"}, default="bernoulli"
+        ``"bernoulli"``: RBM visible units that need [0, 1] (values within
+        ``RANGE_TOLERANCE`` = 1e-6 of it are rounding noise).
         ``"gaussian"``: RBM visible units with unit variance (standardised data).
-        ``"ranking"``: features of a listwise ranking network.
+        ``"network"``: the inputs of a neural network, any Keras model;
+        ``"ranking"`` is the same rule for a listwise ranking network.
 
     Returns
     -------
     list of Finding
         Empty when the scales fit; else one ``unscaled-data`` finding naming
-        the worst feature.
+        the worst feature (numbered from 0).
 
     Raises
     ------
@@ -89,29 +94,28 @@ def diagnose_inputs(X: ArrayLike, *, units: str = "bernoulli") -> list[Finding]:
     >>> [f.cause for f in diagnose_inputs([[0.0, 16.0], [3.0, 2.0]])]
     ['unscaled-data']
     """
-    if units not in ("bernoulli", "gaussian", "ranking"):
-        raise ValueError(f"units must be 'bernoulli', 'gaussian' or 'ranking', got {units!r}.")
+    from companion._scale import unscaled_mask
+
+    if units not in ("bernoulli", "gaussian", "network", "ranking"):
+        raise ValueError(f"units must be 'bernoulli', 'gaussian', 'network' or 'ranking', got {units!r}.")
     A = _as_2d(X)
+    scope = {"ranking": "ranking", "network": "keras"}.get(units, "rbm")
     if units == "bernoulli":
         lo, hi = A.min(axis=0), A.max(axis=0)
-        outside = (lo < 0) | (hi > 1)
+        outside = unscaled_mask("bernoulli", low=lo, high=hi)
         if outside.any():
             worst = int(np.argmax(np.maximum(hi - 1, -lo)))
-            return [Finding.of("unscaled-data", units=units, features_outside_0_1=int(outside.sum()),
-                               worst_feature=worst, worst_min=float(lo[worst]), worst_max=float(hi[worst]))]
+            return [Finding.within(scope, "unscaled-data", units=units, features_outside_0_1=int(outside.sum()),
+                                   worst_feature=worst, worst_min=float(lo[worst]), worst_max=float(hi[worst]))]
         return []
     mean, std = A.mean(axis=0), A.std(axis=0)
-    if units == "gaussian":
-        bad = (np.abs(mean) > GAUSSIAN_MEAN_LIMIT) | (std < GAUSSIAN_STD_RANGE[0]) | (std > GAUSSIAN_STD_RANGE[1])
-        bad &= std > 0  # constant features carry nothing; they are not a scaling problem
-    else:
-        bad = np.sqrt(mean**2 + std**2) > RANKING_SCALE_LIMIT
+    bad = unscaled_mask("gaussian" if units == "gaussian" else "network", mean=mean, std=std)
     if not bad.any():
         return []
     magnitude = np.sqrt(mean**2 + std**2)
     worst = int(np.argmax(np.where(bad, magnitude, -np.inf)))
-    return [Finding.of("unscaled-data", units=units, unscaled_features=int(bad.sum()), worst_feature=worst,
-                       worst_mean=float(mean[worst]), worst_std=float(std[worst]))]
+    return [Finding.within(scope, "unscaled-data", units=units, unscaled_features=int(bad.sum()),
+                           worst_feature=worst, worst_mean=float(mean[worst]), worst_std=float(std[worst]))]
 
 
 def diagnose_rbm(rbm: Any, X: Optional[ArrayLike] = None) -> list[Finding]:
@@ -123,10 +127,13 @@ def diagnose_rbm(rbm: Any, X: Optional[ArrayLike] = None) -> list[Finding]:
 
     Parameters
     ----------
-    rbm : companion.rbm.RBM or sklearn.neural_network.BernoulliRBM
-        A fitted model.
+    rbm : companion.rbm.RBM, sklearn's BernoulliRBM, a Pipeline or a search
+        A fitted model. In a fitted ``Pipeline`` the doctor reads its RBM
+        step and passes `X` through the steps before it; a fitted search
+        (``GridSearchCV``) is read through its ``best_estimator_``.
     X : array-like, optional
-        The training data, to check its scale for the model's visible units.
+        The training data (for a pipeline: what the pipeline is fit on), to
+        check its scale for the model's visible units and count dead units.
 
     Returns
     -------
@@ -139,36 +146,79 @@ def diagnose_rbm(rbm: Any, X: Optional[ArrayLike] = None) -> list[Finding]:
     Raises
     ------
     ValueError
-        If `rbm` is not fitted.
+        If `rbm` is not fitted, or a pipeline holds no RBM.
 
     Warns
     -----
     DiagnosisWarning
-        When the learning rate cannot be judged: a model without history
-        (scikit-learn's ``BernoulliRBM``) and no `X`, and weights that do not
-        show unscaled data. An empty list then means "not judged", not
-        "healthy"; pass the training data.
+        When part of the diagnosis cannot be made, so that an empty list
+        would not mean "healthy": a model without training history (scikit-
+        learn's ``BernoulliRBM``, or :class:`companion.rbm.RBM` trained with
+        ``partial_fit`` only) cannot be judged for a learning rate too low,
+        and without `X` not for one too high either; and `X` that the model
+        cannot have been fit on (:class:`companion.rbm.RBM` refuses Bernoulli
+        data outside [0, 1]) is not used.
     """
-    if not hasattr(rbm, "components_"):
-        raise ValueError("the RBM is not fitted; call fit() first.")
+    from companion._scale import unscaled_mask
+
+    rbm, X = _rbm_and_data(rbm, X)
     history = getattr(rbm, "history_", None)
-    data = None if X is None else np.asarray(X, dtype=np.float64)
+    if history and not history.get("reconstruction_error"):
+        history = None
     units = str(getattr(rbm, "visible", "bernoulli"))
-    scale = [] if data is None else diagnose_inputs(data, units=units)
-    obs = FittedRBM(rbm, data, units, history if history else None,
-                    dict(scale[0].evidence) if scale else None)
-    findings = run_detectors(failures_of("rbm"), "rbm", obs)
-    judged_rate = bool(history and history.get("reconstruction_error")) or X is not None
-    if not judged_rate and not any(f.cause == "unscaled-data" for f in findings):
+    data = None if X is None else np.asarray(X, dtype=np.float64)
+    ours = type(rbm).__module__.startswith("companion.")
+    if data is not None and ours and units == "bernoulli" and data.size and unscaled_mask(
+            "bernoulli", low=data.min(axis=0), high=data.max(axis=0)).any():
         warnings.warn(
-            f"diagnose_rbm cannot judge the learning rate of this {type(rbm).__name__}: it keeps no "
-            "training history, and without the data the dead hidden units cannot be counted. Its "
-            "weights show no unscaled data, which is all that was checked. Pass the training data: "
-            "diagnose_rbm(rbm, X).",
+            f"X is not what this {type(rbm).__name__} was fit on: RBM.fit refuses Bernoulli data outside [0, 1], "
+            f"and X ranges from {data.min():.4g} to {data.max():.4g}. The data were not used; pass the data the "
+            "RBM saw (for a pipeline: diagnose_rbm(pipeline, X), which passes X through the earlier steps).",
+            DiagnosisWarning,
+            stacklevel=2,
+        )
+        data = None
+    # The scale evidence is computed here, so that the registry does not import these checks.
+    scale = [] if data is None else diagnose_inputs(data, units=units)
+    obs = FittedRBM(rbm, data, units, history, dict(scale[0].evidence) if scale else None)
+    findings = run_detectors(failures_of("rbm"), "rbm", obs)
+    if history is None and not any(f.cause == "unscaled-data" for f in findings):
+        why = ("it was trained with partial_fit, which records no history" if hasattr(rbm, "history_") else
+               "it keeps no training history")
+        judged = ("the data's scale, the dead hidden units and the weights" if data is not None else
+                  "the weights only (without the data the dead hidden units cannot be counted: pass them, "
+                  "diagnose_rbm(rbm, X))")
+        warnings.warn(
+            f"diagnose_rbm cannot judge the learning rate of this {type(rbm).__name__} fully: {why}, so a rate "
+            f"too low (a reconstruction error that does not fall) cannot be seen. Checked: {judged}.",
             DiagnosisWarning,
             stacklevel=2,
         )
     return findings
+
+
+def _rbm_and_data(model: Any, X: Optional[ArrayLike]) -> tuple[Any, Optional[ArrayLike]]:
+    """The RBM in `model` (itself, a Pipeline's step, a search's best model) and X as that step sees it."""
+    if hasattr(model, "best_estimator_"):
+        model = model.best_estimator_
+    elif hasattr(model, "param_grid") or hasattr(model, "param_distributions"):
+        raise ValueError(f"the {type(model).__name__} is not fitted (or was fit with refit=False); call fit() "
+                         "first, or pass its best estimator.")
+    steps = getattr(model, "steps", None)
+    if steps is None:
+        if not hasattr(model, "components_"):
+            raise ValueError("the RBM is not fitted; call fit() first.")
+        return model, X
+    for i, (name, step) in enumerate(steps):
+        if hasattr(step, "intercept_visible_") or type(step).__name__ in ("RBM", "BernoulliRBM"):
+            if not hasattr(step, "components_"):
+                raise ValueError(f"the pipeline's RBM step {name!r} is not fitted; call fit() on the pipeline first.")
+            if X is not None:
+                for _, earlier in steps[:i]:
+                    if earlier is not None and earlier != "passthrough":
+                        X = earlier.transform(X)
+            return step, X
+    raise ValueError(f"the pipeline holds no RBM step (steps: {', '.join(n for n, _ in steps)}).")
 
 
 def run_detectors(failures: Sequence[Any], phase: str, observation: Any,
@@ -176,8 +226,9 @@ def run_detectors(failures: Sequence[Any], phase: str, observation: Any,
     """Run the `phase` detectors of `failures` on one observation, in order.
 
     The doctor's loop (:doc:`/book/doctor`): a failure whose cause is already
-    among `found` (or found earlier in this call) is not checked again, and
-    one is skipped when a cause in its ``unless`` was found first.
+    among `found` (or found earlier in this call) is not checked again, one
+    is skipped when a cause in its ``unless`` was found first, and one that
+    does not apply to the observation's ``scope`` is never checked.
 
     Returns
     -------
@@ -185,13 +236,17 @@ def run_detectors(failures: Sequence[Any], phase: str, observation: Any,
         The new findings.
     """
     causes = {f.cause for f in found}
+    scope = getattr(observation, "scope", None)
     new: list[Finding] = []
     for failure in failures:
         if failure.cause in causes or causes.intersection(failure.unless):
             continue
+        if scope is not None and scope not in failure.scopes:
+            continue  # never a ranking cause outside ranking
         evidence = failure.detectors[phase](observation)
         if evidence is not None:
-            new.append(Finding.of(failure.cause, **evidence))
+            new.append(Finding.within(scope, failure.cause, **evidence) if scope else
+                       Finding.of(failure.cause, **evidence))
             causes.add(failure.cause)
     return new
 
@@ -266,6 +321,8 @@ def diagnose_ranking_data(
     from companion.ranking import single_feature_ndcg
 
     lists = _as_rows(X, y, qid)
+    # Examples are query ids for rows, list positions (from 0) for grouped lists.
+    examples_key = "examples" if qid is not None else "example_lists"
     rows_X, rows_y, rows_q = lists
     names = list(feature_names) if feature_names is not None else [str(j) for j in range(rows_X.shape[1])]
     if len(names) != rows_X.shape[1]:
@@ -279,7 +336,7 @@ def diagnose_ranking_data(
         findings.append(Finding.of("single-item-lists", queries=n_queries, documents=len(rows_y)))
     elif single.any():
         findings.append(Finding.of("single-document-queries", queries=int(single.sum()), of_queries=n_queries,
-                                   examples=_examples(uniq[single])))
+                                   **{examples_key: _examples(uniq[single])}))
     tied = np.zeros(n_queries, dtype=bool)
     n_features = rows_X.shape[1]
     higher_is_better = np.ones(n_features, dtype=bool)
@@ -305,7 +362,8 @@ def diagnose_ranking_data(
             lower_is_better &= (lo[:-1] > hi[1:]).all(axis=0)
         multi = int((~single).sum())
         if tied.any():
-            finding = Finding.of("tied-lists", lists=int(tied.sum()), of_lists=multi, examples=_examples(uniq[tied]))
+            finding = Finding.of("tied-lists", lists=int(tied.sum()), of_lists=multi,
+                                 **{examples_key: _examples(uniq[tied])})
             findings.append(replace(finding, fatal=True) if tied.sum() == multi else finding)
     for finding in diagnose_inputs(rows_X, units="ranking"):
         worst = finding.evidence.get("worst_feature")

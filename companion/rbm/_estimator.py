@@ -20,6 +20,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from companion._repro import perturbed
+# One scale rule for the RBM and the doctor: values within RANGE_TOLERANCE of
+# [0, 1] are rounding noise; GAUSSIAN_SCALE_LIMIT bounds a standardised feature.
+from companion._scale import GAUSSIAN_SCALE_LIMIT, RANGE_TOLERANCE, unscaled_mask
 
 __all__ = ["RBM", "HISTORY_KEYS", "DataRangeWarning", "RANGE_TOLERANCE", "GAUSSIAN_SCALE_LIMIT"]
 
@@ -43,18 +46,6 @@ HISTORY_KEYS = (
 _DEAD, _SATURATED = 0.01, 0.99
 # Monitoring uses at most this many training rows per epoch, so it stays cheap.
 _MONITOR_ROWS = 1000
-
-#: Values this close outside [0, 1] are rounding noise (MinMaxScaler returns
-#: 1.0000000000000002 on many real-valued data sets; float32 rounding is about
-#: 6e-8): Bernoulli units accept them and clip them into [0, 1] silently.
-RANGE_TOLERANCE = 1e-6
-#: Gaussian units have unit variance: :meth:`RBM.fit` warns when a feature's
-#: mean is further than this from 0, or its standard deviation is more than
-#: this many times larger or smaller than 1 (constant features excepted).
-#: Loose on purpose, so that a fold of standardised data never warns: the raw
-#: wine data (proline: mean about 750, standard deviation about 310) does.
-GAUSSIAN_SCALE_LIMIT = 3.0
-
 
 class DataRangeWarning(UserWarning):
     """Data outside what the RBM's visible units take.
@@ -299,7 +290,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         lo, hi = float(values.min()), float(values.max())
         if lo >= 0.0 and hi <= 1.0:
             return Xv
-        if lo < -RANGE_TOLERANCE or hi > 1.0 + RANGE_TOLERANCE:
+        if unscaled_mask("bernoulli", low=[lo], high=[hi]).any():
             if fitting:
                 raise ValueError(
                     ("Negative values in data: " if lo < -RANGE_TOLERANCE else "")
@@ -331,8 +322,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
             std = np.sqrt(np.maximum(square - mean**2, 0.0))
         else:
             std = Xv.std(axis=0, dtype=np.float64)
-        limit = GAUSSIAN_SCALE_LIMIT
-        bad = ((np.abs(mean) > limit) | (std > limit) | (std < 1.0 / limit)) & (std > 0)
+        bad = unscaled_mask("gaussian", mean=mean, std=std)
         if bad.any():
             worst = int(np.argmax(np.where(bad, np.abs(mean) + np.abs(np.log(np.maximum(std, 1e-300))), -np.inf)))
             warnings.warn(
