@@ -46,11 +46,13 @@ def main() -> None:
     results: dict[str, Any] = {"blas": blas}
     for epochs in (20, 100):
         rbm = RBM(n_components=100, learning_rate=0.06, n_iter=epochs, dtype="float64", random_state=0).fit(X_train)
-        reference = ais_log_partition(rbm, X_train, n_betas=30_000, n_chains=200, random_state=1000)
+        ref_betas, ref_chains = 30_000, 200
+        reference = ais_log_partition(rbm, X_train, n_betas=ref_betas, n_chains=ref_chains, random_state=1000)
         print(f"digits RBM, 100 hidden, {epochs} epochs: reference log Z {reference.log_z:.4f} "
               f"(standard error {reference.std_error:.4f}); test log-likelihood "
               f"{ais_log_likelihood(rbm, X_test, partition=reference).mean:.3f} nats")
-        model: dict[str, Any] = {"reference_log_z": reference.log_z, "reference_std_error": reference.std_error}
+        model: dict[str, Any] = {"reference_log_z": reference.log_z, "reference_std_error": reference.std_error,
+                                 "reference_n_betas": ref_betas, "reference_n_chains": ref_chains}
         for label, kwargs in SETTINGS:
             walls, cpus, estimates, std_errors = [], [], [], []
             for seed in SEEDS:

@@ -175,6 +175,17 @@ def keras3_backend() -> dict[str, Any]:
     return out
 
 
+def machine() -> dict[str, Any]:
+    """The CPU model and core count, recorded with the results: the ratios vary with the CPU."""
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as info:
+            model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -195,6 +206,7 @@ def main() -> None:
         lines = done.stdout.strip().splitlines()
         print("\n".join(lines[:-1]))
         results["jax"] = json.loads(lines[-1])
+    results["machine"] = machine()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")

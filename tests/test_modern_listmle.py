@@ -364,3 +364,15 @@ def test_keras_rs_thresholds_are_where_the_algebra_puts_them() -> None:
     # which float32 rounding of log(1 + e^-gap) moves a little.
     assert found["push"] == pytest.approx(math.log(1e10) / 2, abs=0.02)
     assert 9.1 < found["error_1pct"] < 9.5
+    # 20 evenly spaced items: the push starts once eps * e^G > e^-(G / 19), near 19/20 ln(1e10) = 21.9,
+    # later than for the pair; the 1% error comes first.
+    assert 21.0 < found["list_push"] < 23.0
+    assert 19.0 < found["list_error_1pct"] < found["list_push"]
+
+
+def test_epsilon_training_trial_refuses_negative_noise() -> None:
+    pytest.importorskip("keras_rs")
+    from companion.book import epsilon_training_trial
+
+    with pytest.raises(ValueError, match="noise"):
+        epsilon_training_trial(0, noise=-1.0)

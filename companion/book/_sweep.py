@@ -68,7 +68,8 @@ def listmle_gap_sweep(gaps: Sequence[float], *, backend: Optional[str] = None) -
     return out
 
 
-def keras_rs_thresholds(*, tol: float = 1e-3, backend: Optional[str] = None) -> dict[str, Any]:
+def keras_rs_thresholds(*, tol: float = 1e-3, backend: Optional[str] = None,
+                        list_size: int = 20) -> dict[str, Any]:
     """Where keras-rs' ListMLE goes wrong on a correctly ranked pair, found by bisection.
 
     On labels ``[1, 0]`` and scores ``[gap, 0]`` (see :func:`listmle_gap_sweep`),
@@ -80,6 +81,14 @@ def keras_rs_thresholds(*, tol: float = 1e-3, backend: Optional[str] = None) -> 
       positive, so that gradient descent pushes the pair together (bracket 10
       to 16).
 
+    Then, on a list of `list_size` items with evenly spaced scores from the
+    spread ``G`` down to 0, in label order, it bisects for the spread at
+    which keras-rs' loss first exceeds the exact value by 1%
+    (``list_error_1pct``, bracket 12 to 30) and at which its gradient first
+    raises the lowest-labelled item (``list_push``, bracket 12 to 30): in a
+    longer list the push starts later, once ``eps * e^G`` exceeds
+    ``e^-(G / (list_size - 1))``, the last adjacent gap's pull.
+
     Used by :doc:`/book/ranking/keras3`.
 
     Parameters
@@ -89,11 +98,14 @@ def keras_rs_thresholds(*, tol: float = 1e-3, backend: Optional[str] = None) -> 
     backend : {"tensorflow", "jax"}, optional
         The backend to bisect on (another than the one in use runs in a
         subprocess); default the one in use.
+    list_size : int, default=20
+        Length of the evenly spaced list.
 
     Returns
     -------
     dict
-        ``error_1pct`` and ``push`` (float gaps) and ``backend``.
+        ``error_1pct`` and ``push`` (float gaps), ``list_error_1pct`` and
+        ``list_push`` (float spreads) and ``backend``.
     """
     if backend is not None and backend != _keras.backend():
         found: dict[str, Any] = _in_subprocess(backend, "thresholds", tol)
@@ -124,7 +136,29 @@ def keras_rs_thresholds(*, tol: float = 1e-3, backend: Optional[str] = None) -> 
             lo, hi = (lo, mid) if test(mid) else (mid, hi)
         return (lo + hi) / 2.0
 
+    import numpy as np
+
+    from companion.ranking import plackett_luce_nll
+
+    labels = [[float(list_size - 1 - i) for i in range(list_size)]]
+    listed: dict[float, tuple[float, float]] = {}
+
+    def list_at(spread: float) -> tuple[float, float]:
+        if spread not in listed:
+            scores = np.linspace(spread, 0.0, list_size)[None, :]
+            value, grad = _keras.value_and_grad(theirs, labels, scores)
+            listed[spread] = (value, float(grad[0, -1]))
+        return listed[spread]
+
+    def list_wrong(spread: float) -> bool:
+        exact = plackett_luce_nll(labels[0], np.linspace(spread, 0.0, list_size))
+        return list_at(spread)[0] > 1.01 * exact
+
+    def list_pushes(spread: float) -> bool:  # a negative derivative raises the bottom item
+        return list_at(spread)[1] < 0
+
     return {"error_1pct": bisect(wrong, 5.0, 10.0), "push": bisect(pushes, 10.0, 16.0),
+            "list_error_1pct": bisect(list_wrong, 12.0, 30.0), "list_push": bisect(list_pushes, 12.0, 30.0),
             "backend": _keras.backend()}
 
 
@@ -143,17 +177,21 @@ def _in_subprocess(backend: str, what: str, argument: Any) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def epsilon_training_trial(seed: int, *, epochs: int = 60, n_lists: int = 128, list_size: int = 20) -> dict[str, Any]:
+def epsilon_training_trial(seed: int, *, epochs: int = 60, n_lists: int = 128, list_size: int = 20,
+                           learning_rate: float = 0.1, batch_size: int = 32, noise: float = 0.0) -> dict[str, Any]:
     """Train one linear scorer with companion's and one with keras-rs' ListMLE, from one seed.
 
     The data: `n_lists` lists of `list_size` items with three standard-normal
     features, labelled by a strict order of the linear utility
-    ``x @ [1, -0.5, 0.25]``, so the lists separate perfectly and the exact
-    loss can fall for ever. Each model (:func:`make_scorer` with no hidden
-    layer, Adam at 0.1, batches of 32) trains for `epochs` epochs from the same
-    initial weights; after every epoch it records the median within-list score
+    ``x @ [1, -0.5, 0.25]`` plus, if `noise` > 0, Gaussian noise of that
+    standard deviation (then the lists do not separate); with no noise the
+    lists separate perfectly and the exact loss can fall for ever. Each model
+    (:func:`make_scorer` with no hidden layer, Adam at `learning_rate`,
+    batches of `batch_size`) trains for `epochs` epochs from the same initial
+    weights; after every epoch it records the median within-list score
     spread, the exact ListMLE of the scores (float64) and the share of
-    correctly ordered pairs. Used by :doc:`/book/ranking/keras3`.
+    correctly ordered pairs. At the end it scores `n_lists` held-out lists
+    drawn the same way. Used by :doc:`/book/ranking/keras3`.
 
     Parameters
     ----------
@@ -161,6 +199,12 @@ def epsilon_training_trial(seed: int, *, epochs: int = 60, n_lists: int = 128, l
         Seeds the data and the initial weights.
     epochs, n_lists, list_size : int
         Length of training and size of the data.
+    learning_rate : float, default=0.1
+        Adam's learning rate.
+    batch_size : int, default=32
+        Lists per batch.
+    noise : float, default=0.0
+        Standard deviation of the noise added to the utility before ranking.
 
     Returns
     -------
@@ -168,7 +212,8 @@ def epsilon_training_trial(seed: int, *, epochs: int = 60, n_lists: int = 128, l
         For ``"companion"`` and ``"keras-rs"``: ``spread``, ``exact`` and
         ``ordered`` (lists of float, one per epoch) and ``bottom_raised``: the
         share of lists whose lowest-labelled item the loss's final gradient
-        raises.
+        raises; ``held_out``: the share of pairs of the held-out lists whose
+        scores are in label order.
     """
     import importlib
 
@@ -178,11 +223,24 @@ def epsilon_training_trial(seed: int, *, epochs: int = 60, n_lists: int = 128, l
 
     keras, o = _keras.keras(), _keras.ops()
     keras_rs = importlib.import_module("keras_rs")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0 (a standard deviation), got {noise}.")
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_lists, list_size, 3)).astype(np.float32)
-    y = np.argsort(np.argsort(X @ np.array([1.0, -0.5, 0.25]), axis=1), axis=1).astype(np.float32)
+
+    def draw() -> tuple[Any, Any]:
+        x = rng.normal(size=(n_lists, list_size, 3)).astype(np.float32)
+        u = x @ np.array([1.0, -0.5, 0.25]) + noise * rng.normal(size=(n_lists, list_size))
+        return x, np.argsort(np.argsort(u, axis=1), axis=1).astype(np.float32)
+
+    X, y = draw()
     order = np.argsort(-y, axis=1)
     upper = np.triu(np.ones((list_size, list_size), bool), 1)
+    X_test, y_test = draw()  # held-out lists, drawn the same way
+    test_order = np.argsort(-y_test, axis=1)
+
+    def held_out(scores: Any) -> float:
+        z = np.take_along_axis(np.asarray(scores, np.float64), test_order, axis=1)
+        return float(np.mean((z[:, :, None] > z[:, None, :])[:, upper]))
 
     def measure(scores: Any) -> tuple[float, float, float]:
         s = np.asarray(scores, np.float64)
@@ -197,14 +255,15 @@ def epsilon_training_trial(seed: int, *, epochs: int = 60, n_lists: int = 128, l
     for name, loss in (("companion", ListMLELoss()), ("keras-rs", keras_rs.losses.ListMLELoss())):
         keras.utils.set_random_seed(seed)
         model = make_scorer(hidden=())
-        model.compile(optimizer=keras.optimizers.Adam(0.1), loss=loss)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
         record: list[tuple[float, float, float]] = []
         log = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: record.append(measure(_keras.to_numpy(model(X)))))
-        model.fit(X, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[log], shuffle=True)
+        model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[log], shuffle=True)
         _, grad = _keras.value_and_grad(loss, y, _keras.to_numpy(model(X)))
         out[name] = {"spread": [r[0] for r in record], "exact": [r[1] for r in record],
-                     "ordered": [r[2] for r in record], "bottom_raised": float(np.mean(grad[y == 0] < 0))}
+                     "ordered": [r[2] for r in record], "bottom_raised": float(np.mean(grad[y == 0] < 0)),
+                     "held_out": held_out(_keras.to_numpy(model(X_test)))}
     return out
 
 
