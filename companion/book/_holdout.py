@@ -282,7 +282,7 @@ def evaluate_doctor(scenarios: Iterable[Scenario], *, baselines: bool = False) -
 
 
 def scores_table(result: Mapping[str, Any]) -> Any:
-    """A :class:`companion.book.Table` of :func:`evaluate_doctor`'s rows: scenario, expected, found, verdict."""
+    """A :class:`companion.book.Table` of :func:`evaluate_doctor`'s rows: scenario, expected, found, outcome (right or wrong)."""
     from companion.book._report import Table
 
     body = []
@@ -291,7 +291,7 @@ def scores_table(result: Mapping[str, Any]) -> Any:
         found = ", ".join(r["found"]) or "nothing"
         right = r["found"] == ([r["expected"]] if r["expected"] else [])
         body.append([r["name"], expected, found, "right" if right else "wrong"])
-    return Table(body, ["scenario", "expected", "doctor found", "verdict"])
+    return Table(body, ["scenario", "expected", "doctor found", "outcome"])
 
 
 

@@ -401,6 +401,7 @@ KNOWN_TOO_WIDE = {
     "book/doctor.html",
     "book/ranking/uniform_scores.html",
     "book/ranking/unscaled_features.html",
+    "book/rbm/monitoring.html",
     "book/setup.html",
 }
 
