@@ -9,7 +9,7 @@ graded on paired seeds. Defined in :doc:`/book/ranking/uniform_scores`.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -83,14 +83,15 @@ def paired_grade(
     treated: ArrayLike,
     *,
     lower_is_better: bool = True,
-    threshold: float = 2.0,
+    threshold: Optional[float] = None,
 ) -> tuple[str, Summary]:
     """Grade a change against its baseline over paired seeds.
 
     Each seed runs both arms, so the per-seed differences ``treated -
     baseline`` cancel what the seed shares. The change *helps* if the mean
     difference is better than `threshold` standard errors, is *harmful* if it
-    is worse by as much, and has *no effect* otherwise. (Whether a remedy is
+    is worse by as much, and has *no effect* otherwise: a two-sided paired
+    t-test at the 5% level by default. (Whether a remedy is
     *unnecessary*, because the problem it targets does not occur, is a
     separate finding that the chapter measures directly.)
 
@@ -100,8 +101,11 @@ def paired_grade(
         One measurement per seed, same seeds in the same order.
     lower_is_better : bool, default=True
         True for a loss, False for NDCG.
-    threshold : float, default=2.0
-        Standard errors the mean difference must exceed.
+    threshold : float, optional
+        Standard errors the mean difference must exceed. Default: the 97.5%
+        quantile of Student's t with ``n_seeds - 1`` degrees of freedom
+        (2.78 for 5 seeds, 2.26 for 10), so that a paired t-test at the 5%
+        level decides; 2 standard errors with 5 seeds is a 12% test.
 
     Returns
     -------
@@ -120,6 +124,12 @@ def paired_grade(
         raise ValueError(f"baseline and treated need one value per seed each; got {b.size} and {t.size}.")
     diff = summarize(t - b)
     se = diff.sd / math.sqrt(diff.n)
+    if threshold is None:
+        if diff.n < 2:
+            raise ValueError("paired_grade needs at least 2 seeds to estimate the spread of the difference.")
+        from scipy.stats import t as student_t
+
+        threshold = float(student_t.ppf(0.975, diff.n - 1))
     better = -diff.mean if lower_is_better else diff.mean
     if better > threshold * se and better != 0.0:
         return "helps", diff

@@ -331,7 +331,11 @@ def _normalises_inputs(model: Any) -> bool:
         kind = type(layer).__name__
         if kind in _NORMALISING:
             if kind == "Normalization":
-                return bool(getattr(layer, "is_adapted", False) or getattr(layer, "input_mean", None) is not None)
+                if getattr(layer, "input_mean", None) is not None:
+                    return True
+                if hasattr(layer, "is_adapted"):  # tf.keras 2
+                    return bool(layer.is_adapted)
+                return getattr(layer, "mean", None) is not None  # Keras 3: set by adapt (finalize_state)
             return True
         if kind != "InputLayer" and getattr(layer, "weights", None):
             return False

@@ -274,6 +274,11 @@ def _check_shapes(labels: Any, logits: Any) -> tuple[Any, Any]:
     if len(label_shape) == 3 and label_shape[-1] == 1:
         labels = o.squeeze(labels, axis=-1)
         label_shape = label_shape[:-1]
+    if len(label_shape) == 1 and len(logit_shape) == 2 and logit_shape[-1] == 1:
+        # One label per row and one score per row: lists of one item, as tf.keras 2's loss
+        # wrapper reads them (it expands y_true to y_pred's rank); Keras 3 does not expand.
+        labels = o.expand_dims(labels, axis=-1)
+        label_shape = label_shape + (1,)
     if label_shape and len(label_shape) != 2:
         raise ValueError(
             f"ListMLELoss expects y_true of shape (n_lists, list_size); got {label_shape}. "
