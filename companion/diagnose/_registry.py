@@ -579,6 +579,28 @@ def _rate_high_keras(obs: Epoch) -> Evidence:
     return {"epoch": obs.epoch, "loss": obs.loss, **_training(obs)}
 
 
+#: A model stuck at chance predicts the same for every input: the spread of its
+#: outputs over the sample rows, relative to the spread of the targets, is at
+#: most this. A constant prediction varies by float rounding only (the
+#: chapter's stuck runs: 0); a model that has begun to tell its inputs apart,
+#: however slowly, varies by percents of the target spread.
+CONSTANT_OUTPUT = Threshold(1e-3, "generic_failures: the stuck runs' outputs spread by 0 (inputs all 0) over "
+                                  "the sample rows; the slowest healthy run in the held-out set spreads by 2% of "
+                                  "the targets' spread when its loss passes chance (asserted there)")
+
+
+def _relative_output_spread(obs: Epoch) -> float:
+    """Spread of the outputs over the sample rows, over that of the targets (mean over output units)."""
+    scores = np.asarray(obs.scores, dtype=np.float64)
+    if not scores.size:
+        return 0.0
+    rows = scores.reshape(len(scores), -1)
+    target = np.asarray(obs.y, dtype=np.float64).reshape(len(obs.y), -1)
+    spread = float(np.std(rows, axis=0).mean())
+    scale = float(np.std(target, axis=0).mean()) if target.size else 0.0
+    return spread / scale if scale > 0 else spread
+
+
 def _at_chance(obs: Epoch) -> bool:
     """The loss sat within CHANCE_TOLERANCE of chance for PATIENCE + 1 epochs and fell by under STUCK_PROGRESS."""
     if obs.chance_loss is None or len(obs.losses) < PATIENCE + 1:
@@ -588,7 +610,8 @@ def _at_chance(obs: Epoch) -> bool:
     if not value > 0 or not np.isfinite(losses).all():
         return False
     near = bool((np.abs(losses - value) <= CHANCE_TOLERANCE * value).all())
-    return near and losses[0] - losses[-1] < STUCK_PROGRESS * abs(losses[-1])
+    stopped = losses[0] - losses[-1] < STUCK_PROGRESS * abs(losses[-1])
+    return near and stopped and _relative_output_spread(obs) <= CONSTANT_OUTPUT
 
 
 def _not_falling(obs: Epoch) -> bool:
@@ -626,7 +649,7 @@ def _stuck(obs: Epoch) -> Evidence:
     value, what = obs.chance_loss
     return {"epochs": PATIENCE, "loss": obs.loss, "chance_loss": value, "chance": what,
             "inputs_vary": obs.training.get("inputs_vary", True),
-            "output_spread": float(np.std(obs.scores, axis=0).mean()) if obs.scores.size else 0.0,
+            "output_spread": _relative_output_spread(obs),
             "dead_fraction": obs.dead_fraction()}
 
 
@@ -811,7 +834,7 @@ _FAILURES = (
         "inputs vary from example to example and reach the model (not all 0, not a constant column "
         "selection), that the labels belong to the inputs, and that the output activation fits the loss.",
         "generic_failures", True,
-        thresholds=(CHANCE_TOLERANCE, STUCK_PROGRESS),
+        thresholds=(CHANCE_TOLERANCE, STUCK_PROGRESS, CONSTANT_OUTPUT),
         detectors={"epoch": _stuck},
         unless=("unscaled-data", "zero-sample-weights", "output-activation-mismatch", "dead-layer",
                 "learning-rate-too-high"),
