@@ -263,12 +263,13 @@ def test_external_programs_are_labelled_with_causes_the_doctor_knows() -> None:
     programs = external_programs()
     assert len({p.name for p in programs}) == len(programs) and all(p.source for p in programs)
     faults = [p for p in programs if p.expected]
-    assert len(faults) == len(programs) - len(faults) == 6  # each fault with its fixed version
+    assert len(faults) == len(programs) - len(faults) == 8  # each fault with its fixed version
     assert all("keras" in REGISTRY[p.expected].scopes for p in faults)
 
 
 @pytest.mark.parametrize("name", ["inputs times 1000", "fixed: standardised inputs",
-                                  "SGD at rate 0.1 on a regression"])
+                                  "SGD at rate 0.1 on a regression",
+                                  "fixed: sigmoid on one unit, 3 bits"])
 def test_a_few_external_programs(name: str) -> None:
     from companion.book import external_programs, run_program
 
