@@ -79,6 +79,24 @@ class CheckReport:
         """1 if a finding is fatal, else 0."""
         return 1 if self.fatal else 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-ready values, for ``check --json``.
+
+        Returns
+        -------
+        dict
+            ``path``, ``format``, ``n_rows``, ``n_queries``, ``n_features``,
+            ``list_sizes`` (``min``, ``median``, ``max``), ``findings`` (each
+            :meth:`companion.diagnose.Finding.to_dict`), ``notes``, ``fatal``
+            and ``exit_status``.
+        """
+        low, median, high = self.list_sizes
+        return {"path": self.path, "format": self.format, "n_rows": int(self.n_rows),
+                "n_queries": int(self.n_queries), "n_features": int(self.n_features),
+                "list_sizes": {"min": int(low), "median": float(median), "max": int(high)},
+                "findings": [f.to_dict() for f in self.findings], "notes": list(self.notes),
+                "fatal": self.fatal, "exit_status": self.exit_status}
+
     def render(self) -> str:
         """The report as text: a summary line, each finding with fix and link, a verdict."""
         low, median, high = self.list_sizes
@@ -379,6 +397,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--ignore", metavar="COLUMN", action="append", default=[],
                        help="CSV: a column that is not a feature (repeatable)")
     check.add_argument("--n-features", type=_positive, metavar="N", help="SVMlight: number of features")
+    check.add_argument("--json", action="store_true",
+                       help="print the report as one JSON object (for CI); the exit status is the same")
     return parser
 
 
@@ -414,7 +434,12 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
         print(f"python -m companion check: error: {exc}", file=sys.stderr)
         return 2
     try:
-        print(report.render(), file=stream)
+        if args.json:
+            import json
+
+            print(json.dumps(report.to_dict(), indent=2, allow_nan=False), file=stream)
+        else:
+            print(report.render(), file=stream)
         stream.flush()
     except BrokenPipeError:  # the reader stopped early (| head): not an error of ours
         if out is None:

@@ -224,3 +224,31 @@ def test_a_csv_with_a_byte_order_mark_and_semicolons(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode())
     report = check_file(path, qid_column="qid", label_column="label")
     assert report.n_queries == 30 and report.n_features == data.X.shape[1]
+
+
+def test_json_output_for_ci(tmp_path: Path, healthy: Path) -> None:
+    """``check --json``: one JSON object with the same findings and exit status (issue 18, 5.15)."""
+    import json
+
+    data = make_ranking_data(40, list_size=8, labels="order", feature_scales=[2000, 500, 50, 1000, 5, 300],
+                             random_state=0)
+    status, out = check("check", "--json", str(write_svmlight(tmp_path / "raw.txt", data.qid, data.X, data.y)))
+    report = json.loads(out)
+    assert status == report["exit_status"] == 1 and report["fatal"] is True
+    assert report["n_queries"] == 40 and report["n_features"] == 6
+    (finding,) = [f for f in report["findings"] if f["cause"] == "unscaled-data"]
+    assert finding["fatal"] is True and finding["evidence"]["worst_feature"] == "0 (file index 1)"
+    assert finding["url"] == f"{BOOK_URL}book/ranking/unscaled_features.html"
+    status, out = check("check", "--json", str(healthy))
+    assert status == 0 and json.loads(out)["findings"] == []
+
+
+def test_finding_to_dict_is_json_ready() -> None:
+    import json
+
+    from companion.diagnose import Finding
+
+    finding = Finding.of("unscaled-data", units="ranking", worst_mean=np.float32(9.2e3), examples=np.arange(2),
+                         loss=float("nan"))
+    plain = json.loads(json.dumps(finding.to_dict(), allow_nan=False))
+    assert plain["evidence"] == {"units": "ranking", "worst_mean": 9200.0, "examples": [0, 1], "loss": "nan"}

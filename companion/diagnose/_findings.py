@@ -135,6 +135,39 @@ class Finding:
     def _repr_html_(self) -> str:
         return findings_table([self])
 
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as plain JSON-ready values (arrays to lists, NumPy scalars to numbers).
+
+        Returns
+        -------
+        dict
+            ``cause``, ``fatal``, ``evidence``, ``fix``, ``chapter``, ``url``.
+
+        Examples
+        --------
+        >>> Finding.of("single-item-lists", list_size=1).to_dict()["evidence"]
+        {'list_size': 1}
+        """
+        return {"cause": self.cause, "fatal": self.fatal, "evidence": {str(k): _plain(v) for k, v in
+                self.evidence.items()}, "fix": self.fix, "chapter": self.chapter, "url": self.url}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: containers by value, arrays to lists, NumPy scalars to Python, non-finite floats to text."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)  # JSON has no NaN or infinity
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
 
 def _frozen(value: Any) -> Any:
     """A hashable stand-in for evidence values: containers and arrays by value."""
