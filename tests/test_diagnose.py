@@ -263,7 +263,7 @@ def test_doctor_reads_the_loss_from_the_model() -> None:
 
 def test_doctor_accepts_the_older_form_with_the_loss_first() -> None:
     case = ranking_case("healthy")
-    doctor = LossDoctor(ListMLELoss(), *case.doctor_sample())
+    doctor = LossDoctor(*case.doctor_sample(), loss=ListMLELoss())
     assert isinstance(doctor.loss, ListMLELoss) and doctor.y_sample.shape == (64, 10)
 
 
@@ -377,12 +377,12 @@ def _attach(doctor: LossDoctor, model: tf.keras.Model) -> LossDoctor:
 def test_doctor_finds_perfect_separation_and_the_leak() -> None:
     y = np.tile(np.arange(5, dtype=np.float32)[::-1], (8, 1))
     X = np.stack([y, np.random.default_rng(0).normal(size=y.shape)], axis=-1).astype(np.float32)
-    doctor = _attach(LossDoctor(ListMLELoss(), X, y, validation=(X, y), check_data=False), _fixed_scorer(10.0))
+    doctor = _attach(LossDoctor(X, y, loss=ListMLELoss(), validation=(X, y), check_data=False), _fixed_scorer(10.0))
     doctor.on_epoch_end(0, {"loss": 0.0})
     (finding,) = doctor.findings
     assert finding.cause == "perfect-separation" and not finding.fatal
     # With the data check on, the leak is named before training, and explains the separation.
-    checked = _attach(LossDoctor(ListMLELoss(), X, y, validation=(X, y)), _fixed_scorer(10.0))
+    checked = _attach(LossDoctor(X, y, loss=ListMLELoss(), validation=(X, y)), _fixed_scorer(10.0))
     checked.on_epoch_end(0, {"loss": 0.0})
     assert [f.cause for f in checked.findings] == ["leaked-feature"]
 
@@ -390,7 +390,7 @@ def test_doctor_finds_perfect_separation_and_the_leak() -> None:
 def test_doctor_finds_divergence_and_score_gaps_near_the_limit() -> None:
     y = np.tile(np.arange(5, dtype=np.float32), (8, 1))
     X = np.stack([np.random.default_rng(0).normal(size=y.shape), y], axis=-1).astype(np.float32)
-    doctor = _attach(LossDoctor(ListMLELoss(), X, y, check_data=False), _fixed_scorer(1.0))
+    doctor = _attach(LossDoctor(X, y, loss=ListMLELoss(), check_data=False), _fixed_scorer(1.0))
     for epoch, loss in enumerate([3.0, 3.5, 4.0, 5.0]):
         doctor.on_epoch_end(epoch, {"loss": loss})
     assert [f.cause for f in doctor.findings] == ["diverging"]
@@ -425,13 +425,21 @@ def test_doctor_flags_a_per_document_prediction_shape() -> None:
     y = np.tile(np.arange(5, dtype=np.float32), (4, 1))
     X = np.zeros((4, 5, 2), dtype=np.float32)
     per_row = tf.keras.Sequential([tf.keras.Input((5, 2)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(1)])
-    doctor = _attach(LossDoctor(ListMLELoss(), X, y), per_row)
+    doctor = _attach(LossDoctor(X, y, loss=ListMLELoss()), per_row)
     assert doctor.findings[0].cause == "single-item-lists"
     assert doctor.findings[0].evidence["prediction_shape"] == (4, 1)
 
 
 def test_doctor_rejects_mismatched_samples() -> None:
     with pytest.raises(ValueError, match="one row per list"):
-        LossDoctor(ListMLELoss(), np.zeros((4, 5, 2)), np.zeros((3, 5)))
+        LossDoctor(np.zeros((4, 5, 2)), np.zeros((3, 5)), loss=ListMLELoss())
     with pytest.raises(ValueError, match="empty"):
         LossDoctor(tf.data.Dataset.from_tensor_slices((np.zeros((0, 5, 2)), np.zeros((0, 5)))).batch(2))
+
+
+def test_the_older_form_with_the_loss_first_is_a_clear_error() -> None:
+    """``LossDoctor(loss, X, y)`` is gone (issue 18, section 4): the sample comes first, the loss by name."""
+    X, y = np.zeros((4, 3, 2), np.float32), np.zeros((4, 3), np.float32)
+    with pytest.raises(TypeError, match=r"LossDoctor\(X, y, loss=\.\.\.\)"):
+        LossDoctor(ListMLELoss(), X, y)
+    assert LossDoctor(X, y, loss=ListMLELoss(), verbose=0).loss is not None

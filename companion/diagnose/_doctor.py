@@ -407,9 +407,7 @@ class LossDoctor(_Callback):  # type: ignore[misc]
         tensors or lists of unequal lists, padded here with label -1), or
         one ``tf.data.Dataset`` of ``(X, y)`` or ``(X, y, weights)`` batches,
         from which the doctor takes 64 lists (or rows). Each dataset element
-        is one batch, as ``fit`` reads it. The older form
-        ``LossDoctor(loss, X, y)`` is accepted too (the loss passed then wins
-        over the model's).
+        is one batch, as ``fit`` reads it.
     loss : keras loss, optional
         Overrides ``model.loss``.
     validation : (X, y) or tf.data.Dataset, optional
@@ -463,8 +461,12 @@ class LossDoctor(_Callback):  # type: ignore[misc]
         out: Optional[TextIO] = None,
     ) -> None:
         super().__init__()
-        if len(sample) == 3 and not hasattr(sample[0], "__len__"):  # the older form LossDoctor(loss, X, y)
-            loss, sample = sample[0], sample[1:]
+        if sample and callable(sample[0]) and not hasattr(sample[0], "__len__"):
+            raise TypeError(
+                f"LossDoctor takes a sample of the training data first (X, y), not a loss; got "
+                f"{type(sample[0]).__name__}. The doctor reads the loss from the model; to override it, "
+                f"pass it by name: LossDoctor(X, y, loss=...)."
+            )
         self._given_loss = loss
         self.loss = loss
         X, y, weights = _sample(*sample)
