@@ -108,7 +108,7 @@ class CheckReport:
         for f in self.findings:
             lines += _wrap(f"{'FATAL' if f.fatal else 'warning'} {f.cause}: {f._evidence_text()}", "")
             lines += _wrap(f"fix: {f.fix}", "  ")
-            lines.append(f"  see: {f.url}")
+            lines.append(f"  see: {f.see}")
             lines.append("")
         for note in self.notes:
             lines += _wrap(f"note: {note}", "")

@@ -62,7 +62,7 @@ def test_one_row_per_query_is_fatal(tmp_path: Path) -> None:
     result = run("check", str(path))
     assert result.returncode == 1, result.stderr
     assert "FATAL single-item-lists: queries=150, documents=150" in result.stdout
-    assert f"see: {BOOK_URL}book/ranking/zero_loss.html" in result.stdout
+    assert "see: book/ranking/zero_loss.ipynb" in result.stdout
     assert result.stdout.rstrip().endswith("1 problem found, 1 fatal.")
 
 
@@ -74,7 +74,7 @@ def test_unscaled_features_are_fatal(tmp_path: Path) -> None:
     # Columns numbered from 0 as the doctor numbers them, the file's index beside (issue 18, 5.11).
     assert "FATAL unscaled-data: units=ranking, unscaled_features=6, worst_feature=0 (file index 1)," in out
     assert "StandardScaler" in out
-    assert f"see: {BOOK_URL}book/ranking/unscaled_features.html" in out  # not the RBM chapter
+    assert "see: book/ranking/unscaled_features.ipynb" in out  # not the RBM chapter
 
 
 def test_warnings_alone_exit_0_and_each_names_its_fix_and_chapter(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_warnings_alone_exit_0_and_each_names_its_fix_and_chapter(tmp_path: Path
     assert "warning tied-lists: lists=1, of_lists=40, examples=3" in out
     assert ("warning leaked-feature: feature=6 (file index 7), ndcg_alone=1, lists=39, direction=higher is more "
             "relevant") in out
-    assert f"see: {BOOK_URL}book/ranking/uniform_scores.html" in out
+    assert "see: book/ranking/uniform_scores.ipynb" in out
     assert "3 problems found, 0 fatal." in out and "FATAL" not in out
 
 
@@ -238,7 +238,7 @@ def test_json_output_for_ci(tmp_path: Path, healthy: Path) -> None:
     assert report["n_queries"] == 40 and report["n_features"] == 6
     (finding,) = [f for f in report["findings"] if f["cause"] == "unscaled-data"]
     assert finding["fatal"] is True and finding["evidence"]["worst_feature"] == "0 (file index 1)"
-    assert finding["url"] == f"{BOOK_URL}book/ranking/unscaled_features.html"
+    assert finding["see"] == "book/ranking/unscaled_features.ipynb" and finding["url"] == BOOK_URL == ""
     status, out = check("check", "--json", str(healthy))
     assert status == 0 and json.loads(out)["findings"] == []
 

@@ -441,10 +441,11 @@ class LossDoctor(_Callback):  # type: ignore[misc]
     >>> import numpy as np
     >>> from companion.diagnose import LossDoctor
     >>> from companion.ranking import ListMLELoss, make_scorer
-    >>> doctor = LossDoctor(np.zeros((4, 1, 2)), np.zeros((4, 1)), verbose=0)
+    >>> X, y = np.zeros((4, 1, 2)), np.zeros((4, 1))  # lists of one item
+    >>> doctor = LossDoctor(X, y, verbose=0)
     >>> model = make_scorer(hidden=())
     >>> model.compile(loss=ListMLELoss())
-    >>> _ = model.fit(np.zeros((4, 1, 2)), np.zeros((4, 1)), epochs=1, verbose=0, callbacks=[doctor])
+    >>> _ = model.fit(X, y, epochs=1, verbose=0, callbacks=[doctor])
     >>> [f.cause for f in doctor.findings]
     ['single-item-lists']
     """
@@ -525,7 +526,7 @@ class LossDoctor(_Callback):  # type: ignore[misc]
             kind = "FATAL" if finding.fatal else "warning"
             self._say("\n".join([
                 _wrap(f"LossDoctor: {kind} {finding.cause}: {finding._evidence_text()}", ""),
-                _wrap(f"fix: {finding.fix}", "  "), f"  see: {finding.url}"]))
+                _wrap(f"fix: {finding.fix}", "  "), f"  see: {finding.see}"]))
             if finding.fatal and self.stop_on_error:
                 if self.model is not None:
                     self.model.stop_training = True

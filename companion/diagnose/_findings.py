@@ -16,10 +16,11 @@ from companion.diagnose._registry import REGISTRY
 __all__ = ["Finding", "TrainingFailure", "DiagnosisWarning", "CAUSES", "BOOK_URL", "findings_table"]
 
 #: Where the book is published: the GitHub Pages site of the repository named
-#: in ``_config.yml`` (``repository: url``). A finding's :attr:`Finding.url`
-#: is this address, ``book/``, its chapter and ``.html``, the path at which
-#: Jupyter Book renders a chapter.
-BOOK_URL = "https://training-failures.github.io/training-failures-book/"
+#: in ``_config.yml`` (``repository: url``, the one setting; a test keeps the
+#: two in step). Empty while that setting is empty: then a finding points to
+#: its chapter's notebook in the book's sources (:attr:`Finding.see`), never
+#: to an address that does not exist.
+BOOK_URL = ""
 
 #: Every cause the doctor can name: its fix, the chapter that explains it, and
 #: whether it is fatal (training cannot succeed until it is fixed). Derived from
@@ -57,12 +58,14 @@ class Finding:
     Examples
     --------
     >>> f = Finding.of("single-item-lists", list_size=1)
-    >>> print(f)
-    single-item-lists: list_size=1
-      fix: Group the rows of each query into one list: companion.ranking.group_lists(qid, X, y).
-      see: ranking/zero_loss
-    >>> f.url
-    'https://training-failures.github.io/training-failures-book/book/ranking/zero_loss.html'
+    >>> f.cause, f.evidence, f.fatal
+    ('single-item-lists', {'list_size': 1}, True)
+    >>> f.fix
+    'Group the rows of each query into one list: ...'
+    >>> f.chapter
+    'ranking/zero_loss'
+    >>> f.see  # the rendered chapter's address once BOOK_URL is set
+    'book/ranking/zero_loss.ipynb'
     """
 
     cause: str
@@ -112,8 +115,15 @@ class Finding:
 
     @property
     def url(self) -> str:
-        """The address of the chapter's rendered page (``""`` if there is no chapter)."""
-        return f"{BOOK_URL}book/{self.chapter}.html" if self.chapter else ""
+        """The address of the chapter's rendered page (``""`` without a chapter or a published book)."""
+        return f"{BOOK_URL}book/{self.chapter}.html" if self.chapter and BOOK_URL else ""
+
+    @property
+    def see(self) -> str:
+        """Where to read about it: :attr:`url`, or else the chapter's notebook in the book's sources."""
+        if self.url:
+            return self.url
+        return f"book/{self.chapter}.ipynb" if self.chapter else ""
 
     def _key(self) -> tuple[Any, ...]:
         return (self.cause, _frozen(self.evidence), self.fix, self.chapter, self.fatal)
@@ -141,7 +151,8 @@ class Finding:
         Returns
         -------
         dict
-            ``cause``, ``fatal``, ``evidence``, ``fix``, ``chapter``, ``url``.
+            ``cause``, ``fatal``, ``evidence``, ``fix``, ``chapter``, ``url``
+            (empty until the book is published) and ``see``.
 
         Examples
         --------
@@ -149,7 +160,7 @@ class Finding:
         {'list_size': 1}
         """
         return {"cause": self.cause, "fatal": self.fatal, "evidence": {str(k): _plain(v) for k, v in
-                self.evidence.items()}, "fix": self.fix, "chapter": self.chapter, "url": self.url}
+                self.evidence.items()}, "fix": self.fix, "chapter": self.chapter, "url": self.url, "see": self.see}
 
 
 def _plain(value: Any) -> Any:

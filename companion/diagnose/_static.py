@@ -310,10 +310,12 @@ def diagnose_ranking_data(
     Examples
     --------
     >>> from companion.ranking import make_ranking_data
-    >>> data = make_ranking_data(60, list_size=8, labels="order", leak=True, random_state=0)
+    >>> data = make_ranking_data(
+    ...     60, list_size=8, labels="order", leak=True, random_state=0)
     >>> [f.cause for f in diagnose_ranking_data(data.X, data.y, data.qid)]
     ['leaked-feature']
-    >>> [f.cause for f in diagnose_ranking_data(data.X, data.y, np.arange(len(data.y)))]
+    >>> per_row = np.arange(len(data.y))  # a query id per row: lists of one
+    >>> [f.cause for f in diagnose_ranking_data(data.X, data.y, per_row)]
     ['single-item-lists']
     """
     from scipy.special import gammaln

@@ -375,7 +375,7 @@ def check_lists(y_true: ArrayLike, y_pred: Optional[ArrayLike] = None) -> None:
     >>> check_lists([[1], [0], [2]])
     Traceback (most recent call last):
         ...
-    ValueError: every list holds fewer than 2 valid items (list_size is 1)...group_lists(qid, X, y).
+    ValueError: every list holds fewer than 2 valid items (list_size is 1)...
     """
     y = np.asarray(y_true, dtype=np.float64)
     if y.ndim != 2:

@@ -66,7 +66,8 @@ class ListMLELambdaWeight:
     --------
     >>> from companion.ranking import ListMLELambdaWeight, ListMLELoss
     >>> loss = ListMLELoss(lambda_weight=ListMLELambdaWeight("reciprocal"))
-    >>> round(float(loss([[2.0, 1.0, 0.0]], [[0.0, 0.0, 0.0]])), 4)  # log 3 + log(2) / 2
+    >>> # log 3 + log(2) / 2:
+    >>> round(float(loss([[2.0, 1.0, 0.0]], [[0.0, 0.0, 0.0]])), 4)
     1.4452
     """
 
