@@ -192,6 +192,8 @@ test-modern: $(MODERN_STAMP)
 	KERAS_BACKEND=jax $(MODERN_PYTEST) tests companion --doctest-modules
 	@echo "== strict nbval: $(MODERN_NOTEBOOKS)"
 	KERAS_BACKEND=tensorflow $(MODERN_PYTEST) $(NBVAL_FLAGS) $(MODERN_NOTEBOOKS)
+	@echo "== chaos pass: $(MODERN_NOTEBOOKS)"
+	KERAS_BACKEND=tensorflow $(MODERN_BIN)/python tools/portability.py $(MODERN_NOTEBOOKS)
 	$(MAKE) --no-print-directory test-install-modern
 
 # pip install of the package alone (no extras), by its distribution name, into a
