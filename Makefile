@@ -41,11 +41,9 @@ BUILD_BOOK   := $(BIN)/jupyter-book build . -W --keep-going
 # counts, oneDNN's sgemm ISA, OpenBLAS kernels and threads, and a one-ulp nudge
 # of every generated feature and initial weight (COMPANION_PERTURB=ulp).
 # The performance appendix only reads stored timings, so it is left out.
-# Known fragile, still open (issue 15): monitoring (cells 23, 25: the 100-epoch table, -20.6 ± 0.6)
-# and unscaled_data (cell 23: the wine rate table) moved under the
-# `ulp` configuration (found 2026-11-30, after its review fixes); it leaves the pass
-# only until that figure is fixed at its cause. Strict nbval still runs it.
-CHAOS_KNOWN_FRAGILE := book/rbm/monitoring.ipynb book/rbm/unscaled_data.ipynb
+# Known fragile, still open: none. A notebook whose figure moves is listed
+# here only until that figure is fixed at its cause; strict nbval still runs it.
+CHAOS_KNOWN_FRAGILE :=
 CHAOS_NOTEBOOKS := $(filter-out book/performance.ipynb $(CHAOS_KNOWN_FRAGILE),$(NOTEBOOKS))
 
 .PHONY: help venv book test unit nbval portability chaos typecheck test-browser lock execute lab bench clean distclean test-modern venv-modern execute-modern bench-modern test-install-modern
