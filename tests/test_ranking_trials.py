@@ -195,6 +195,12 @@ def test_saturation_by_step_and_train_scorer_records() -> None:
     run = train_scorer((X, y, X, y), seed=0, epochs=2, batch_size=4, track_ndcg=True, record_batches=3)
     assert len(run["ndcg_by_epoch"]) == 2 and len(run["batches"]) == 3
     assert run["nan_share"] == 0.0 and np.isfinite(run["ndcg"])
+    # Validation ListMLE: the same loss on the validation lists.
+    assert np.isfinite(run["val_listmle"]) and run["val_listmle"] > 0.0
+    tie_free = np.argsort(np.argsort(-y, axis=1, kind="stable"), axis=1).astype(np.float32)
+    run = train_scorer((X, tie_free, X, tie_free), seed=0, epochs=1, batch_size=4)
+    # No ties: tensorflow-ranking's float32 value and the exact one agree.
+    assert run["val_listmle"] == pytest.approx(run["listmle"], rel=1e-4)
 
 
 def test_epsilon_pair_slope_changes_sign_past_the_best_gap() -> None:

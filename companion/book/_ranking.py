@@ -806,7 +806,9 @@ def train_scorer(
     dict
         ``loss`` (reported per epoch, including any L2 penalty), ``listmle``
         (tensorflow-ranking's ListMLE on the training lists after training,
-        without the penalty), ``ndcg`` and ``spread`` on validation lists
+        without the penalty), ``val_listmle`` (the exact ListMLE on the
+        validation lists, :func:`listmle_numpy` over the same 20 tie orders in
+        every run, so that arms compare paired), ``ndcg`` and ``spread`` on validation lists
         (NaN if a score is not finite), ``scores`` (validation), ``model``,
         ``nan_share`` (the share of weights that are NaN), ``ndcg_by_epoch``
         (empty unless `track_ndcg`) and ``batches`` (the recorded running
@@ -840,8 +842,10 @@ def train_scorer(
     scores = model.predict(X_va, verbose=0)
     finite = bool(np.isfinite(scores).all())
     listmle = float(tfr.keras.losses.ListMLELoss()(y_tr, model.predict(X_tr, verbose=0)))
+    # Exact, averaged over the same 20 tie orders in every run: arms pair up.
+    val_listmle = listmle_numpy(y_va, scores, n_draws=20) if finite else float("nan")
     weights = np.concatenate([np.ravel(w) for w in model.get_weights()])
-    return {"loss": list(history["loss"]), "listmle": listmle,
+    return {"loss": list(history["loss"]), "listmle": listmle, "val_listmle": val_listmle,
             "ndcg": mean_ndcg(y_va, scores) if finite else float("nan"),
             "spread": score_spread(y_va, scores) if finite else float("nan"),
             "scores": scores, "model": model, "nan_share": float(np.isnan(weights).mean()),
