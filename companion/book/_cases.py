@@ -23,7 +23,7 @@ from companion.diagnose._registry import case as _case
 from companion.diagnose._registry import cases_of
 
 __all__ = ["RankingCase", "KerasCase", "ranking_case", "rbm_case", "data_case", "keras_case", "make_ranking_run",
-           "make_keras_run", "keras_final_losses", "keras_trial", "fit_rbm", "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES"]
+           "make_keras_run", "keras_final_losses", "keras_trial", "fit_rbm", "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES", "nan_watch"]
 
 #: Ranking cases: name -> expected cause, or None for a healthy run (from the registry).
 RANKING_CASES: dict[str, Optional[str]] = cases_of("ranking")
@@ -495,8 +495,6 @@ def keras_trial(name: str, seeds: Any = range(5), stop_on_nan: bool = True, **ch
         run = make_keras_run(spec, seed)
         from companion.diagnose._doctor import LossDoctor
 
-        from companion.book._holdout import nan_watch
-
         doctor = LossDoctor(run.X_train, run.y_train, sample_weight=run.sample_weight, verbose=0)
         watch = nan_watch()
         with np.errstate(all="ignore"):
@@ -512,3 +510,23 @@ def keras_trial(name: str, seeds: Any = range(5), stop_on_nan: bool = True, **ch
     return {"train": np.asarray(train, dtype=np.float64), "val": np.asarray(val, dtype=np.float64),
             "fall": np.asarray(fall, dtype=np.float64), "dead": np.asarray(dead, dtype=np.float64),
             "found": found}
+
+
+def nan_watch() -> Any:
+    """Keras' ``TerminateOnNaN`` rule as a callback that remembers whether it fired (attribute ``fired``).
+
+    It stops training at the first NaN or infinite batch loss, like
+    ``TerminateOnNaN``, without its printed message.
+    """
+    from companion import _keras
+
+    class NaNWatch(_keras.keras().callbacks.Callback):  # type: ignore[misc]
+        fired = False
+
+        def on_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(float(loss)):
+                self.fired = True
+                self.model.stop_training = True
+
+    return NaNWatch()

@@ -16,6 +16,8 @@ from typing import Any, Iterable, Mapping, Optional
 
 import numpy as np
 
+from companion.book._cases import nan_watch  # defined there (no import cycle); part of this module's API
+
 __all__ = ["Scenario", "holdout_scenarios", "book_cases", "evaluate_doctor", "run_scenario", "scores_table",
            "confusion_table", "range_rule", "nan_watch"]
 
@@ -199,26 +201,6 @@ def range_rule(X: Any) -> bool:
     """
     parts = X if isinstance(X, (list, tuple)) else [X]
     return any(bool(np.abs(np.asarray(p, dtype=np.float64)).max() > 1.0) for p in parts)
-
-
-def nan_watch() -> Any:
-    """Keras' ``TerminateOnNaN`` rule as a callback that remembers whether it fired (attribute ``fired``).
-
-    It stops training at the first NaN or infinite batch loss, like
-    ``TerminateOnNaN``, without its printed message.
-    """
-    from companion import _keras
-
-    class NaNWatch(_keras.keras().callbacks.Callback):  # type: ignore[misc]
-        fired = False
-
-        def on_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
-            loss = (logs or {}).get("loss")
-            if loss is not None and not np.isfinite(float(loss)):
-                self.fired = True
-                self.model.stop_training = True
-
-    return NaNWatch()
 
 
 def run_scenario(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> list[str]:
