@@ -268,7 +268,8 @@ def test_external_programs_are_labelled_with_causes_the_doctor_knows() -> None:
 
 
 @pytest.mark.parametrize("name", ["inputs times 1000", "fixed: standardised inputs",
-                                  "SGD at rate 0.1 on a regression",
+                                  "SGD at rate 0.1 on a regression", "fixed: SGD at rate 0.01",
+                                  "price regression with binary cross-entropy",
                                   "fixed: sigmoid on one unit, 3 bits"])
 def test_a_few_external_programs(name: str) -> None:
     from companion.book import external_programs, run_program
@@ -276,3 +277,61 @@ def test_a_few_external_programs(name: str) -> None:
     (program,) = [p for p in external_programs() if p.name == name]
     result = run_program(program)
     assert result["found"] == ([program.expected] if program.expected else [])
+    assert result["fix_ok"] == bool(program.expected)  # the printed fix is the accepted answer's
+
+
+# --- a classification loss on a regression target (issue 17, review finding 5) ---------
+
+
+@pytest.mark.parametrize("activation", ["linear", "sigmoid"])
+def test_a_cross_entropy_on_a_price_names_the_regression_loss_as_the_fix(activation: str) -> None:
+    X = RNG.normal(size=(64, 4)).astype(np.float32)
+    prices = (200.0 + 50.0 * X[:, 0]).astype(np.float32)
+    model = _classifier(1, activation)
+    model.compile(loss="binary_crossentropy")
+    (finding,) = _attach(LossDoctor(X, prices, verbose=0), model).findings
+    assert finding.cause == "output-activation-mismatch"
+    assert "regression target" in finding.evidence["problem"] and finding.evidence["y_max"] > 1
+    assert "regression loss" in finding.fix
+    # Class labels with the same loss are fine; class indices with a sparse loss too.
+    labels = (X[:, 0] > 0).astype(np.float32)
+    sigmoid = _classifier(1, "sigmoid")
+    sigmoid.compile(loss="binary_crossentropy")
+    assert _attach(LossDoctor(X, labels, verbose=0), sigmoid).findings == []
+    three = _classifier(3, "softmax")
+    three.compile(loss="sparse_categorical_crossentropy")
+    indices = RNG.integers(0, 3, size=64).astype(np.float32)
+    assert _attach(LossDoctor(X, indices, verbose=0), three).findings == []
+    three.compile(loss="sparse_categorical_crossentropy")
+    assert "output-activation-mismatch" in [
+        f.cause for f in _attach(LossDoctor(X, prices, verbose=0), three).findings]
+
+
+def test_fixed_twins_change_only_what_the_answer_changed() -> None:
+    from companion.book import external_programs
+
+    programs = {p.name: p for p in external_programs()}
+
+    def built(name: str) -> tuple:
+        return programs[name].build(np.random.default_rng(0))
+
+    # y = x^4 stays x^4: the twin standardises inputs and outputs, nothing else.
+    _, x_raw, y_raw, *_ = built("y = x^4, inputs in [-100, 100]")
+    _, x_std, y_std, *_ = built("fixed: inputs and outputs standardised")
+    y64 = np.asarray(y_raw, dtype=np.float64)
+    assert np.allclose(y_std, (y64 - y64.mean()) / y64.std(), atol=1e-4)
+    assert np.allclose(x_std[:, 0], (x_raw[:, 0] - x_raw.mean()) / x_raw.std(), atol=1e-4)
+    # The price twin changes the loss only: same raw target.
+    price_model, _, price_y, *_ = built("fixed: price regression with squared error")
+    _, _, bce_y, *_ = built("price regression with binary cross-entropy")
+    assert np.array_equal(price_y, bce_y) and price_model.loss == "mse"
+    # The SGD twin lowers the rate ten times, as the answer did.
+    fast, *_ = built("SGD at rate 0.1 on a regression")
+    slow, *_ = built("fixed: SGD at rate 0.01")
+    ratio = float(fast.optimizer.learning_rate.numpy()) / float(slow.optimizer.learning_rate.numpy())
+    assert ratio == pytest.approx(10.0)
+    revised = sorted(p.name for p in programs.values() if p.revised)
+    assert revised == ["fixed: SGD at rate 0.01", "fixed: inputs and outputs standardised",
+                       "fixed: price regression with squared error"]
+    assert all(p.url.startswith("http") for p in programs.values())
+    assert all(p.answer for p in programs.values() if p.expected)

@@ -31,12 +31,20 @@ from companion.book._cases import (
     fit_rbm,
     keras_case,
     keras_final_losses,
+    keras_trial,
     make_keras_run,
     make_ranking_run,
     ranking_case,
     rbm_case,
 )
-from companion.book._external import Program, external_programs, run_program
+from companion.book._external import (
+    Program,
+    external_programs,
+    external_scores,
+    external_table,
+    run_program,
+    scores_by_batch,
+)
 from companion.book._holdout import (
     Scenario,
     book_cases,
@@ -87,6 +95,7 @@ from companion.book._sweep import epsilon_training_trial, keras_rs_thresholds, l
 # the doctor chapter prints: defined in the library, listed here for the book.
 from companion.diagnose._registry import (
     CHANCE_TOLERANCE,
+    CONSTANT_OUTPUT,
     DEAD_ALARM,
     DEAD_LAYER,
     DIVERGE_RISE,
@@ -154,11 +163,15 @@ __all__ = [
     "KerasCase",
     "keras_case",
     "keras_final_losses",
+    "keras_trial",
     "make_keras_run",
     "KERAS_CASES",
     "Program",
     "external_programs",
     "run_program",
+    "external_scores",
+    "external_table",
+    "scores_by_batch",
     "ranking_case",
     "rbm_case",
     "data_case",
@@ -179,6 +192,7 @@ __all__ = [
     "DEAD_ALARM",
     "DEAD_LAYER",
     "CHANCE_TOLERANCE",
+    "CONSTANT_OUTPUT",
     "NAN_AFTER_GAP",
     "RANKING_SCALE_LIMIT",
     "SCOPES",

@@ -23,7 +23,7 @@ from companion.diagnose._registry import case as _case
 from companion.diagnose._registry import cases_of
 
 __all__ = ["RankingCase", "KerasCase", "ranking_case", "rbm_case", "data_case", "keras_case", "make_ranking_run",
-           "make_keras_run", "keras_final_losses", "fit_rbm", "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES"]
+           "make_keras_run", "keras_final_losses", "keras_trial", "fit_rbm", "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES", "nan_watch"]
 
 #: Ranking cases: name -> expected cause, or None for a healthy run (from the registry).
 RANKING_CASES: dict[str, Optional[str]] = cases_of("ranking")
@@ -456,3 +456,77 @@ def keras_final_losses(name: str, seeds: Any = range(5)) -> NDArray[np.float64]:
         history, _ = keras_case(name, seed).watch()
         out.append((history["loss"][-1], history["val_loss"][-1]))
     return np.asarray(out, dtype=np.float64)
+
+
+def keras_trial(name: str, seeds: Any = range(5), stop_on_nan: bool = True, **changes: Any) -> dict[str, Any]:
+    """Train one of the registry's Keras runs at each seed, the doctor watching; keep what it saw.
+
+    Parameters
+    ----------
+    name : str
+        A case of :data:`KERAS_CASES`.
+    seeds : iterable of int, default=range(5)
+        Each seed draws new data and new initial weights.
+    stop_on_nan : bool, default=True
+        Stop a run at its first NaN or infinite batch loss, as Keras'
+        ``TerminateOnNaN`` does (its final losses are then NaN): a run that
+        diverged does not come back, and stopping saves the time.
+    **changes
+        Settings that replace the case's own (see :func:`make_keras_run`),
+        such as ``rate=0.05``.
+
+    Returns
+    -------
+    dict
+        Arrays over seeds: ``train`` and ``val`` (final training and
+        validation loss; NaN where the run diverged), ``fall`` (relative
+        fall of the training loss over the last three epochs, the window of
+        the doctor's ``STUCK_PROGRESS``), ``dead`` (the largest fraction of
+        a hidden ReLU layer's units that are 0 on every row of the doctor's
+        sample, at the end; NaN where it could not be measured); and
+        ``found`` (the doctor's causes, one list per seed).
+    """
+    from companion import seed_everything
+
+    spec = {**_known(name, KERAS_CASES, "Keras").spec, **changes}
+    train, val, fall, dead, found = [], [], [], [], []
+    for seed in seeds:
+        seed_everything(seed)
+        run = make_keras_run(spec, seed)
+        from companion.diagnose._doctor import LossDoctor
+
+        doctor = LossDoctor(run.X_train, run.y_train, sample_weight=run.sample_weight, verbose=0)
+        watch = nan_watch()
+        with np.errstate(all="ignore"):
+            history = run.run([doctor, watch] if stop_on_nan else [doctor])
+            losses = np.asarray(history["loss"], dtype=np.float64)
+            stopped = bool(watch.fired)
+            train.append(np.nan if stopped else losses[-1])
+            val.append(np.nan if stopped or not history.get("val_loss") else history["val_loss"][-1])
+            fall.append((losses[-4] - losses[-1]) / abs(losses[-1]) if len(losses) >= 4 else np.nan)
+            measured = doctor._dead_fraction()
+        dead.append(np.nan if measured is None else measured)
+        found.append([f.cause for f in doctor.findings])
+    return {"train": np.asarray(train, dtype=np.float64), "val": np.asarray(val, dtype=np.float64),
+            "fall": np.asarray(fall, dtype=np.float64), "dead": np.asarray(dead, dtype=np.float64),
+            "found": found}
+
+
+def nan_watch() -> Any:
+    """Keras' ``TerminateOnNaN`` rule as a callback that remembers whether it fired (attribute ``fired``).
+
+    It stops training at the first NaN or infinite batch loss, like
+    ``TerminateOnNaN``, without its printed message.
+    """
+    from companion import _keras
+
+    class NaNWatch(_keras.keras().callbacks.Callback):  # type: ignore[misc]
+        fired = False
+
+        def on_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(float(loss)):
+                self.fired = True
+                self.model.stop_training = True
+
+    return NaNWatch()

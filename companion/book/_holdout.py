@@ -16,6 +16,8 @@ from typing import Any, Iterable, Mapping, Optional
 
 import numpy as np
 
+from companion.book._cases import nan_watch  # defined there (no import cycle); part of this module's API
+
 __all__ = ["Scenario", "holdout_scenarios", "book_cases", "evaluate_doctor", "run_scenario", "scores_table",
            "confusion_table", "range_rule", "nan_watch"]
 
@@ -28,8 +30,10 @@ class Scenario:
     ----------
     name : str
         What is different about it.
-    family : {"ranking", "rbm"}
-        Watched by :class:`LossDoctor` or read by :func:`diagnose_rbm`.
+    family : {"ranking", "rbm", "keras"}
+        Watched by :class:`LossDoctor` (a ranking model, or a pointwise
+        Keras model built by :func:`make_keras_run`) or read by
+        :func:`diagnose_rbm`.
     expected : str or None
         The cause it shows; ``None`` for a healthy run.
     spec : dict
@@ -131,16 +135,39 @@ def holdout_scenarios() -> list[Scenario]:
     ]
 
 
-def book_cases(seeds: int = 5) -> list[Scenario]:
-    """The registry's ranking and RBM cases as scenarios: failures at their chapter's seed, healthy twins at `seeds` seeds."""
+def book_cases(seeds: int = 5, families: tuple[str, ...] = ("ranking", "rbm"),
+               keras_seeds: Optional[int] = None) -> list[Scenario]:
+    """The registry's cases of `families` as scenarios.
+
+    Each failing run at its chapter's seed (the seed of its :class:`Case`,
+    model seeded with 0), as in its chapter; each healthy twin at seeds
+    ``0 .. seeds - 1`` (``0 .. keras_seeds - 1`` for the pointwise Keras
+    twins, if given: they are also run over five seeds in their chapter).
+
+    Parameters
+    ----------
+    seeds : int, default=5
+    families : tuple of str, default=("ranking", "rbm")
+        Any of ``"ranking"``, ``"rbm"``, ``"keras"``.
+    keras_seeds : int, optional
+        Seeds of the Keras healthy twins (default: `seeds`).
+
+    Returns
+    -------
+    list of Scenario
+    """
     from companion.diagnose._registry import case as _case
     from companion.diagnose._registry import cases_of
 
+    unknown = set(families) - {"ranking", "rbm", "keras"}
+    if unknown:
+        raise ValueError(f"unknown families {sorted(unknown)}; book_cases takes 'ranking', 'rbm' and 'keras'.")
     out = []
-    for family in ("ranking", "rbm"):
+    for family in families:
+        n_healthy = keras_seeds if family == "keras" and keras_seeds is not None else seeds
         for name, expected in cases_of(family).items():
             found = _case(name)
-            for seed in (range(seeds) if expected is None else [found.seed]):
+            for seed in (range(n_healthy) if expected is None else [found.seed]):
                 out.append(Scenario(name, family, expected, found.spec, seed=seed,
                                     model_seed=0 if expected is not None else None))
     return out
@@ -162,28 +189,18 @@ def _dict_model(build: Any, n_features: int) -> Any:
 
 
 def range_rule(X: Any) -> bool:
-    """The generic input rule of UMLAUT and DeepDiagnosis: alarm when any input lies outside [-1, 1]."""
-    return bool(np.abs(np.asarray(X, dtype=np.float64)).max() > 1.0)
+    """UMLAUT's input rule: alarm when any input lies outside [-1, 1].
 
-
-def nan_watch() -> Any:
-    """Keras' ``TerminateOnNaN`` rule as a callback that remembers whether it fired (attribute ``fired``).
-
-    It stops training at the first NaN or infinite batch loss, like
-    ``TerminateOnNaN``, without its printed message.
+    UMLAUT (``check_input_normalization`` in ``umlaut/heuristics.py``) runs it
+    at every epoch end and raises ``InputNotNormalizedError``. DeepDiagnosis
+    has the same test (``np.min(X_train) < -1 or np.max(X_train) > 1``), but
+    only inside its root-cause analyses, which run after a symptom (a NaN,
+    dead or saturated units, a loss that does not fall) has fired: there it
+    picks the advice "Normalize the data", and raises no alarm of its own.
+    `X` may be a list of input arrays (a model with several inputs).
     """
-    from companion import _keras
-
-    class NaNWatch(_keras.keras().callbacks.Callback):  # type: ignore[misc]
-        fired = False
-
-        def on_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
-            loss = (logs or {}).get("loss")
-            if loss is not None and not np.isfinite(float(loss)):
-                self.fired = True
-                self.model.stop_training = True
-
-    return NaNWatch()
+    parts = X if isinstance(X, (list, tuple)) else [X]
+    return any(bool(np.abs(np.asarray(p, dtype=np.float64)).max() > 1.0) for p in parts)
 
 
 def run_scenario(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> list[str]:
@@ -202,6 +219,17 @@ def _run(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> tuple[li
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "cannot judge": scored as silence
             return [f.cause for f in diagnose_rbm(model, X)], X
+    if scenario.family == "keras":
+        from companion.book._cases import make_keras_run
+        from companion.diagnose._doctor import LossDoctor
+
+        keras_run = make_keras_run(scenario.spec, scenario.seed)
+        watcher = LossDoctor(keras_run.X_train, keras_run.y_train, sample_weight=keras_run.sample_weight,
+                             verbose=0)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            keras_run.run([watcher, *extra_callbacks])
+        return [f.cause for f in watcher.findings], keras_run.X_train
     import tensorflow as tf
 
     from companion.diagnose._doctor import LossDoctor
@@ -244,8 +272,9 @@ def evaluate_doctor(scenarios: Iterable[Scenario], *, baselines: bool = False) -
     scenarios : iterable of Scenario
     baselines : bool, default=False
         Also record, per run, whether Keras' ``TerminateOnNaN`` rule fired
-        (:func:`nan_watch`; ranking runs only, else ``None``) and whether
-        the generic :func:`range_rule` raises an alarm on the training inputs.
+        (:func:`nan_watch`; Keras runs only, ranking or pointwise, else
+        ``None``) and whether UMLAUT's :func:`range_rule` raises an alarm on
+        the training inputs.
 
     Returns
     -------
@@ -259,7 +288,7 @@ def evaluate_doctor(scenarios: Iterable[Scenario], *, baselines: bool = False) -
     rows: list[dict[str, Any]] = []
     for scenario in scenarios:
         start = time.perf_counter()
-        watch = nan_watch() if baselines and scenario.family == "ranking" else None
+        watch = nan_watch() if baselines and scenario.family in ("ranking", "keras") else None
         found, X = _run(scenario, extra_callbacks=[watch] if watch is not None else [])
         row = {"name": scenario.name, "family": scenario.family, "seed": scenario.seed, "batch": scenario.batch,
                "expected": scenario.expected, "found": found, "seconds": time.perf_counter() - start}

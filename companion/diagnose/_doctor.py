@@ -664,7 +664,9 @@ class LossDoctor(_Callback):  # type: ignore[misc]
             info.update({"loss": name, "from_logits": from_logits, "output_units": units,
                          "output_activation": None if last is None else _activation_name(last),
                          "y_min": None if y64 is None or not y64.size else float(np.nanmin(y64)),
-                         "y_max": None if y64 is None or not y64.size else float(np.nanmax(y64))})
+                         "y_max": None if y64 is None or not y64.size else float(np.nanmax(y64)),
+                         "y_whole": None if y64 is None or not y64.size else
+                         bool(np.all(np.isnan(y64) | (y64 == np.round(y64))))})
             self._chance_loss = None if y64 is None else _chance_loss(name, y64, units)
             what = (f"loss {name!r}" if name else
                     f"a loss it does not know ({getattr(self.loss, '__name__', type(self.loss).__name__)}): "
