@@ -398,7 +398,6 @@ def test_internal_links_and_anchors_resolve() -> None:
 KNOWN_TOO_WIDE = {
     "book/doctor.html",
     "book/rbm/monitoring.html",
-    "book/setup.html",
 }
 
 
