@@ -22,8 +22,11 @@ from companion.diagnose._registry import Case
 from companion.diagnose._registry import case as _case
 from companion.diagnose._registry import cases_of
 
-__all__ = ["RankingCase", "KerasCase", "ranking_case", "rbm_case", "data_case", "keras_case", "make_ranking_run",
-           "make_keras_run", "keras_final_losses", "keras_trial", "fit_rbm", "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES", "nan_watch"]
+__all__ = [
+    "RankingCase", "KerasCase", "ranking_case", "rbm_case", "data_case", "keras_case",
+    "make_ranking_run", "make_keras_run", "keras_final_losses", "keras_trial", "fit_rbm",
+    "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES", "nan_watch"
+]
 
 #: Ranking cases: name -> expected cause, or None for a healthy run (from the registry).
 RANKING_CASES: dict[str, Optional[str]] = cases_of("ranking")
@@ -108,8 +111,9 @@ def make_ranking_run(spec: Mapping[str, Any], seed: int = 0) -> RankingCase:
         (one row per document instead of lists), ``pad`` (list size to
         truncate or pad to), ``hidden`` (default ``(32,)``), ``activation``
         (default ``"relu"``), ``output_activation``, ``rate`` (Adam, default
-        0.01), ``optimizer`` (``"adam"``, the default, or ``"sgd"``), ``epochs`` (default 10), ``loss`` (``"tensorflow-ranking"``,
-        the default, or ``"exact"``), ``batch_size`` (default 16),
+        0.01), ``optimizer`` (``"adam"``, the default, or ``"sgd"``),
+        ``epochs`` (default 10), ``loss`` (``"tensorflow-ranking"``, the
+        default, or ``"exact"``), ``batch_size`` (default 16),
         ``sample`` (``"lists"``: the doctor watches the grouped lists even when
         the model is fit on rows).
     seed : int, default=0
