@@ -98,11 +98,13 @@ class CheckReport:
                 "fatal": self.fatal, "exit_status": self.exit_status}
 
     def render(self) -> str:
-        """The report as text: a summary line, each finding with fix and link, a verdict."""
+        """The report as text: a summary, each finding with fix and link, a verdict."""
         low, median, high = self.list_sizes
         lines = [
+            # One line, however long the path: it is what a reader searches for.
             f"{self.path} ({self.format}): {self.n_rows} rows, {self.n_queries} queries, "
-            f"{self.n_features} features; documents per query: {low} to {high} (median {median:g})",
+            f"{self.n_features} features",
+            f"  documents per query: {low} to {high} (median {median:g})",
             "",
         ]
         for f in self.findings:
@@ -115,8 +117,8 @@ class CheckReport:
             lines.append("")
         n_fatal = sum(f.fatal for f in self.findings)
         if not self.findings:
-            lines.append("No problems found (checked: documents per query, tied labels, feature scales, "
-                         "leaked features).")
+            lines += textwrap.wrap("No problems found (checked: documents per query, tied labels, "
+                                   "feature scales, leaked features).", width=76)
         else:
             lines.append(f"{len(self.findings)} problem{'s' if len(self.findings) != 1 else ''} found, "
                          f"{n_fatal} fatal.")
