@@ -390,35 +390,12 @@ def test_internal_links_and_anchors_resolve() -> None:
     assert broken_links() == []
 
 
-#: Pages with lines still wider than the column (issue 16, open): code, outputs and
-#: docstring examples written before the 76-character rule, which need the notebook
-#: re-executed or the docstring rewritten. Only "wider than" problems are let through,
-#: and only on these pages; each is still printed, and a page that becomes clean
-#: must leave this list (the test fails until it does), so the list only shrinks.
-KNOWN_TOO_WIDE = {
-    "book/doctor.html",
-    "book/rbm/monitoring.html",
-}
-
-
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
 @pytest.mark.parametrize("rel", PAGES)
 def test_page_renders_cleanly(browser: Any, server: str, rel: str, viewport: dict[str, int]) -> None:
     problems = page_problems(browser, server, rel, viewport)
-    if rel in KNOWN_TOO_WIDE:
-        wide = [p for p in problems if "wider than" in p]
-        problems = [p for p in problems if "wider than" not in p]
-        if wide:
-            print(report(rel, viewport, wide) + "  (known: KNOWN_TOO_WIDE)")
     if problems:
         pytest.fail(report(rel, viewport, problems), pytrace=False)
-
-
-def test_known_too_wide_pages_are_still_too_wide(browser: Any, server: str) -> None:
-    fixed = [rel for rel in sorted(KNOWN_TOO_WIDE)
-             if not any("wider than" in p for viewport in (DESKTOP, PHONE)
-                        for p in page_problems(browser, server, rel, viewport))]
-    assert fixed == [], f"these pages now fit their column: remove them from KNOWN_TOO_WIDE: {fixed}"
 
 
 def test_chapter_list_opens_on_a_phone(browser: Any, server: str) -> None:
