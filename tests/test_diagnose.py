@@ -69,7 +69,9 @@ def test_finding_links_to_the_rendered_chapter() -> None:
     assert f.chapter == "ranking/zero_loss"  # the document name, as before
     assert BOOK_URL == "" and f.url == ""  # no published book yet: no link to an address that does not exist
     assert f.see == "book/ranking/zero_loss.ipynb"
-    assert "ranking/zero_loss" in findings_table([f]) and "<a href" not in findings_table([f])
+    # the table names the chapter by its title, not its file name, and links nowhere
+    table = findings_table([f])
+    assert "ListMLE loss is exactly zero" in table and "ranking/zero_loss" not in table and "<a href" not in table
     assert Finding("custom").url == Finding("custom").see == ""  # no chapter, no link
 
 
@@ -90,6 +92,21 @@ def test_book_url_is_the_repositorys_pages_site_and_every_chapter_exists() -> No
     toc = (root / "_toc.yml").read_text()
     for cause, info in CAUSES.items():
         assert f"file: book/{info['chapter']}\n" in toc, cause
+
+
+def test_chapter_titles_are_the_chapters_headings_up_to_the_colon() -> None:
+    import json
+    from pathlib import Path
+
+    from companion.diagnose import CHAPTER_TITLES
+
+    root = Path(__file__).resolve().parents[1]
+    assert {info["chapter"] for info in CAUSES.values()} <= set(CHAPTER_TITLES)
+    for chapter, title in CHAPTER_TITLES.items():
+        cells = json.loads((root / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))["cells"]
+        heading = next(line[2:] for c in cells if c["cell_type"] == "markdown"
+                       for line in "".join(c["source"]).splitlines() if line.startswith("# "))
+        assert heading.split(":")[0] == title, chapter
 
 
 def test_every_cause_has_fix_and_chapter() -> None:

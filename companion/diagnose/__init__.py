@@ -25,7 +25,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from companion.diagnose._findings import BOOK_URL, DiagnosisWarning, Finding, TrainingFailure, findings_table
+from companion.diagnose._findings import (
+    BOOK_URL,
+    CHAPTER_TITLES,
+    DiagnosisWarning,
+    Finding,
+    TrainingFailure,
+    findings_table,
+)
 from companion.diagnose._registry import REGISTRY, Case, Epoch, Failure, FittedRBM, Start, Threshold
 from companion.diagnose._static import diagnose_inputs, diagnose_ranking_data, diagnose_rbm, run_detectors
 
@@ -40,6 +47,7 @@ __all__ = [
     "TrainingFailure",
     "DiagnosisWarning",
     "BOOK_URL",
+    "CHAPTER_TITLES",
     "findings_table",
     "REGISTRY",
     "Failure",

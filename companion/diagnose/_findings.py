@@ -13,7 +13,8 @@ import numpy as np
 
 from companion.diagnose._registry import REGISTRY
 
-__all__ = ["Finding", "TrainingFailure", "DiagnosisWarning", "CAUSES", "BOOK_URL", "findings_table"]
+__all__ = ["Finding", "TrainingFailure", "DiagnosisWarning", "CAUSES", "BOOK_URL", "CHAPTER_TITLES",
+           "findings_table"]
 
 #: Where the book is published: the GitHub Pages site of the repository named
 #: in ``_config.yml`` (``repository: url``, the one setting; a test keeps the
@@ -21,6 +22,19 @@ __all__ = ["Finding", "TrainingFailure", "DiagnosisWarning", "CAUSES", "BOOK_URL
 #: its chapter's notebook in the book's sources (:attr:`Finding.see`), never
 #: to an address that does not exist.
 BOOK_URL = ""
+
+#: The short title of each chapter a finding can point to: its heading up to
+#: the colon (a test keeps the two in step), shown where a reader would
+#: otherwise see the chapter's file name.
+CHAPTER_TITLES: dict[str, str] = {
+    "ranking/zero_loss": "ListMLE loss is exactly zero",
+    "ranking/uniform_scores": "ListMLE stuck at log(n!)",
+    "ranking/unscaled_features": "ListMLE returns -inf, then NaN",
+    "rbm/learning_rate": "RBM learning rate",
+    "rbm/unscaled_data": "RBM on unscaled data",
+    "rbm/monitoring": "RBM monitoring",
+    "generic_failures": "Any Keras model",
+}
 
 #: Every cause the doctor can name: its fix, the chapter that explains it, and
 #: whether it is fatal (training cannot succeed until it is fixed). Derived from
@@ -125,6 +139,17 @@ class Finding:
             return self.url
         return f"book/{self.chapter}.ipynb" if self.chapter else ""
 
+    @property
+    def chapter_title(self) -> str:
+        """The chapter's short title (its heading up to the colon); ``""`` without a chapter.
+
+        Examples
+        --------
+        >>> Finding.of("single-item-lists", list_size=1).chapter_title
+        'ListMLE loss is exactly zero'
+        """
+        return CHAPTER_TITLES.get(self.chapter, self.chapter)
+
     def _key(self) -> tuple[Any, ...]:
         return (self.cause, _frozen(self.evidence), self.fix, self.chapter, self.fatal)
 
@@ -215,8 +240,9 @@ def findings_table(findings: Iterable[Finding]) -> str:
     Returns
     -------
     str
-        ``<table>`` markup with one row per finding, the chapter linked to
-        its page in the book; "no findings" if empty.
+        ``<table>`` markup with one row per finding, the chapter by its
+        title (linked to its page once the book is published); "no
+        findings" if empty.
     """
     rows = [
         "<tr><td><b>{}</b>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
@@ -232,8 +258,8 @@ def findings_table(findings: Iterable[Finding]) -> str:
 
 def _chapter_link(f: Finding) -> str:
     if not f.url:
-        return html.escape(f.chapter)
-    return f'<a href="{html.escape(f.url)}">{html.escape(f.chapter)}</a>'
+        return html.escape(f.chapter_title)
+    return f'<a href="{html.escape(f.url)}">{html.escape(f.chapter_title)}</a>'
 
 
 class DiagnosisWarning(UserWarning):

@@ -23,6 +23,14 @@ Every page of the book is loaded and fails the test for
   Tested under | Verdict | Evidence``, one lower-case verdict word a cell),
 * a page without a ``<meta name="description">``, a ``<title>`` that repeats
   the book's title, or a link to a placeholder repository,
+* harness in the reader's way: a shown code cell made only of ``assert`` and
+  ``glue(...)`` lines, or a shown import from a private module,
+* text a reader should never meet: an install line for the registry's
+  unrelated ``companion``, raw LaTeX (a bibliography label such as
+  ``{\\~n}``), a report's "target met", a file name (``ranking/zero_loss``) in
+  a table cell where a chapter title belongs, an API entry under a private
+  module path,
+* a landing page whose Next does not go to the first chapter of Part I,
 
 each at 1280 px (a laptop) and at 390 px (a phone), and, separately, for a
 broken internal link or anchor (read from the HTML files) and, at a phone's
@@ -330,6 +338,57 @@ async () => {
       problems.push('link to a placeholder: ' + a.href);
     }
   }
+  // Harness in the reader's way: a shown code cell made only of asserts and glue calls,
+  // or an import from a private module (the harness folds them; notebooks import public names).
+  for (const cell of article.querySelectorAll('div.cell')) {
+    if (/\btag_(hide-input|hide-cell|remove-input|remove-cell)\b/.test(cell.className)) continue;
+    const input = cell.querySelector('div.cell_input pre');
+    if (!input) continue;
+    const code = input.textContent;
+    const statements = code.split('\n').filter(l => l.trim() && !/^\s|^#|^[)\]}]/.test(l));
+    if (statements.length && statements.every(l => /^(assert\b|glue\()/.test(l))) {
+      problems.push('harness cell shown to the reader: ' + statements[0].slice(0, 80));
+    }
+    const hidden = code.match(/^\s*(from companion(\.\w+)*\._\w+ import|import companion(\.\w+)*\._\w+)/m);
+    if (hidden) problems.push('import from a private module shown: ' + hidden[0].trim().slice(0, 80));
+  }
+  // Text a reader should never meet: an install line for the registry's unrelated
+  // "companion", raw LaTeX from the bibliography, a report's "target met", a file name
+  // (ranking/zero_loss) where a chapter title belongs.
+  const pageText = article.innerText;
+  const install = pageText.match(/pip install\s+["']?companion(\[[^\]]*\])?["']?(?![\w.\/-])/);
+  if (install) problems.push("install line for the registry's unrelated package: " + install[0]);
+  const latex = /\{\\['"`~^=.a-zA-Z]|\\&/;
+  const texts = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest('pre, code, .highlight, script, style, mjx-container, .math')) continue;
+    if (latex.test(node.textContent)) {
+      problems.push('raw LaTeX: ' + node.textContent.trim().slice(0, 80));
+      break;
+    }
+  }
+  const report = pageText.match(/\btarget (not )?met\b/i);
+  if (report) problems.push('reads as an internal report: "' + report[0] + '"');
+  for (const td of article.querySelectorAll('td')) {
+    if (/^(ranking|rbm)\/[a-z0-9_]+$|^generic_failures$/.test(td.textContent.trim())) {
+      problems.push('a file name where a chapter title belongs: ' + td.textContent.trim());
+      break;
+    }
+  }
+  // The API reference lists the library's names, never a private module's path.
+  for (const dt of article.querySelectorAll('dt.sig[id]')) {
+    if (/\._[a-z]/.test(dt.id)) { problems.push('API entry under a private path: ' + dt.id); break; }
+  }
+  // The landing page's Next goes to the first failure: the first chapter of the first part.
+  if (document.querySelector('a.right-next') && document.querySelector('.bd-sidebar-primary nav p.caption')
+      && !document.querySelector('a.left-prev')) {
+    const first = document.querySelector('.bd-sidebar-primary nav p.caption ~ ul a[href]');
+    const next = document.querySelector('a.right-next');
+    if (first && new URL(first.href).pathname !== new URL(next.href).pathname) {
+      problems.push('Next on the landing page goes to ' + new URL(next.href).pathname + ', not the first chapter');
+    }
+  }
   return problems;
 }
 """
@@ -439,6 +498,20 @@ def broken_site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         "<!doctype html><html><head><meta charset='utf-8'><title>Book \u2014 Book</title></head><body><article>"
         "<a href='https://github.com/training-failures/training-failures-book'>repo</a></article></body></html>",
         encoding="utf-8")
+    _page(tmp_path, "harness.html", "<div class='cell'><div class='cell_input'><pre>assert x == 1\n"
+                                    "glue('x', x)\n</pre></div></div>"
+                                    "<div class='cell'><div class='cell_input'><pre>from companion.ranking._data "
+                                    "import group_lists\n</pre></div></div>")
+    _page(tmp_path, "internal.html", "<p>pip install \"companion[keras3]\"</p>"
+                                     "<p>[Carreira-Perpi{\\~n}{\\'a}n and Hinton 2005]</p><p>target met</p>"
+                                     "<table><tr><td>ranking/zero_loss</td></tr></table>"
+                                     "<dl><dt class='sig' id='companion.ranking._data.group_lists'>x</dt></dl>")
+    (tmp_path / "landing.html").write_text(
+        "<!doctype html><html><head><meta charset='utf-8'></head><body>"
+        "<div class='bd-sidebar-primary'><nav><p class='caption'>Part I</p>"
+        "<ul><li><a href='first.html'>first</a></li></ul></nav></div>"
+        "<article><p>Welcome.</p></article><a class='right-next' href='setup.html'>Next</a></body></html>",
+        encoding="utf-8")
     _page(tmp_path, "clean.html", "<p>Nothing wrong here.</p>"
                                   "<figure><img src='plot.png' alt='A loss curve that falls to the floor.'>"
                                   "<figcaption><span class='caption-number'>Fig. 1 </span>"
@@ -481,6 +554,14 @@ _PNG = bytes.fromhex(
     ("head.html", "no meta description"),
     ("head.html", "title repeats the book title"),
     ("head.html", "link to a placeholder"),
+    ("harness.html", "harness cell shown to the reader: assert x == 1"),
+    ("harness.html", "import from a private module shown: from companion.ranking._data import"),
+    ("internal.html", "install line for the registry's unrelated package"),
+    ("internal.html", "raw LaTeX: [Carreira-Perpi"),
+    ("internal.html", 'reads as an internal report: "target met"'),
+    ("internal.html", "a file name where a chapter title belongs: ranking/zero_loss"),
+    ("internal.html", "API entry under a private path: companion.ranking._data.group_lists"),
+    ("landing.html", "Next on the landing page goes to /setup.html, not the first chapter"),
 ])
 def test_guard_catches_page_defects(browser: Any, broken_site: tuple[Path, str], name: str,
                                     expected: str, viewport: dict[str, int]) -> None:
