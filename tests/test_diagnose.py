@@ -45,7 +45,7 @@ def test_finding_text_and_html() -> None:
     f = Finding.of("score-overflow", epoch=2, largest_gap=123.456)
     text = str(f)
     assert text.startswith("score-overflow: epoch=2, largest_gap=123")
-    assert "fix: Scale the features" in text and "see: ranking/unscaled_features" in text
+    assert "fix: Scale the features" in text and "see: book/ranking/unscaled_features.ipynb" in text
     html = f._repr_html_()
     assert html.startswith("<table>") and "score-overflow</b> (fatal)" in html
     assert findings_table([]) == "<p>No findings.</p>"

@@ -165,7 +165,7 @@ class Finding:
         return ", ".join(f"{key}={_fmt(value)}" for key, value in self.evidence.items())
 
     def __str__(self) -> str:
-        return f"{self.cause}: {self._evidence_text()}\n  fix: {self.fix}\n  see: {self.chapter}"
+        return f"{self.cause}: {self._evidence_text()}\n  fix: {self.fix}\n  see: {self.see}"
 
     def _repr_html_(self) -> str:
         return findings_table([self])
