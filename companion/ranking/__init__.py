@@ -14,16 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from companion.ranking._data import (
-    ListIndex,
-    RankingData,
-    RankingDataWarning,
-    check_lists,
-    group_lists,
-    load_svmlight_ranking,
-    load_svmlight_rankings,
-    make_ranking_data,
-)
+from companion.ranking._checks import RankingDataWarning, check_lists
+from companion.ranking._grouping import ListIndex, group_lists
+from companion.ranking._loader import RankingRows, load_svmlight_ranking, load_svmlight_rankings
+from companion.ranking._synthetic import RankingData, make_ranking_data
 from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 from companion.ranking._metrics import mean_ndcg, score_spread, single_feature_ndcg
 from companion.ranking._reference import chance_level, epsilon_listmle, loss_floor, plackett_luce_nll
@@ -60,6 +54,7 @@ __all__ = [
     "load_svmlight_ranking",
     "load_svmlight_rankings",
     "RankingData",
+    "RankingRows",
     "RankingDataWarning",
     "ListIndex",
     "UNDERFLOW_GAP",
