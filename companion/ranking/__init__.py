@@ -11,14 +11,14 @@ Conventions (the whole package follows them):
 
 - **Argument order** is scikit-learn's: features, then labels, then the
   query ids, ``(X, y, qid)``, with ``qid`` easy to pass by name:
-  ``group_lists(X, y, qid=qid)``,
-  ``companion.diagnose.diagnose_ranking_data(X, y, qid=qid)``. A function
+  ``group_lists(X, y, qid=qid)``, and in :mod:`companion.diagnose`
+  ``diagnose_ranking_data(X, y, qid=qid)``. A function
   that takes labels and scores takes the labels first, as Keras losses
   take ``(y_true, y_pred)``: ``mean_ndcg(y_lists, scores)``,
   ``plackett_luce_nll(labels, scores)``, ``check_lists(y_true, y_pred)``.
   ``group_lists(qid, X, y)``, the order before this convention, is
   recognised (a 1-D first argument with a 2-D second), still works and
-  raises a ``DeprecationWarning``; it goes in the next release.
+  issues a ``DeprecationWarning``; it goes in the next release.
 - **Names**: ``X`` for row features, ``X_lists`` for grouped ones
   ``(n_lists, list_size, n_features)``; ``y`` for row labels, ``y_lists``
   for grouped ones, ``labels`` for one list or either shape; ``scores`` for

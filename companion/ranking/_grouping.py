@@ -145,7 +145,7 @@ def group_lists(
         order. The order ``(X, y, qid)`` is scikit-learn's
         (``load_svmlight_file(..., query_id=True)``); the old order
         ``group_lists(qid, X, y)`` is recognised (a 1-D first argument and a
-        2-D second), still works, and raises a ``DeprecationWarning``.
+        2-D second), still works, and issues a ``DeprecationWarning``.
     list_size : int, optional
         Items per list, a whole number ``>= 2``. Longer queries are truncated
         (a warning says how many items were dropped); shorter ones padded.
