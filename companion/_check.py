@@ -167,24 +167,43 @@ def check_file(
         If the file is missing or cannot be read, or the options do not fit
         it; the message says what and where.
     """
-    from companion.diagnose import DiagnosisWarning, diagnose_ranking_data
-
-    import tempfile
-
-    notes: list[str] = []
     if str(path) == "-":  # standard input: kept in a temporary file for the two readers
-        with tempfile.NamedTemporaryFile("wb", suffix=".stdin", delete=False) as tmp:
-            tmp.write(sys.stdin.buffer.read())
-        try:
-            report = check_file(tmp.name, format=format or "svmlight", qid_column=qid_column,
-                                label_column=label_column, ignore=ignore, n_features=n_features)
-        finally:
-            Path(tmp.name).unlink()
-        report.path = "<stdin>"
-        return report
+        return _check_stdin(format=format, qid_column=qid_column, label_column=label_column, ignore=ignore,
+                            n_features=n_features)
     p = Path(path)
     name = p.name[:-3] if p.name.lower().endswith(".gz") else p.name
     fmt = format or ("csv" if name.lower().endswith(".csv") else "svmlight")
+    _check_arguments(p, fmt, n_features)
+    if _is_gzip(p):
+        return _check_gzip(p, name, format=fmt, qid_column=qid_column, label_column=label_column,
+                           ignore=ignore, n_features=n_features)
+    notes: list[str] = []
+    if fmt == "csv":
+        qid, X, y, names = _read_csv_rows(p, qid_column, label_column, ignore, n_features)
+    else:
+        qid, X, y, names = _read_svmlight_rows(p, qid_column, label_column, ignore, n_features, notes)
+    findings = _diagnose(p, X, y, qid, names, notes)
+    _, counts = np.unique(qid, return_counts=True)
+    return CheckReport(str(p), fmt, len(y), len(counts), X.shape[1],
+                       (int(counts.min()), float(np.median(counts)), int(counts.max())), findings, notes)
+
+
+def _check_stdin(**options: Any) -> CheckReport:
+    """Check standard input (SVMlight unless `format` says otherwise), kept in a temporary file."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("wb", suffix=".stdin", delete=False) as tmp:
+        tmp.write(sys.stdin.buffer.read())
+    try:
+        report = check_file(tmp.name, **{**options, "format": options["format"] or "svmlight"})
+    finally:
+        Path(tmp.name).unlink()
+    report.path = "<stdin>"
+    return report
+
+
+def _check_arguments(p: Path, fmt: str, n_features: Optional[int]) -> None:
+    """Refuse an unknown format, a path that is not a file, a width below 1."""
     if fmt not in _FORMATS:
         raise UsageError(f"unknown format {fmt!r}; use svmlight or csv.")
     if p.is_dir():
@@ -193,40 +212,59 @@ def check_file(
         raise UsageError(f"no such file: {p}")
     if n_features is not None and n_features < 1:
         raise UsageError(f"--n-features must be a positive number of features; got {n_features}.")
-    if _is_gzip(p):
-        import gzip
-        import shutil
 
-        with tempfile.TemporaryDirectory() as folder:
-            plain = Path(folder) / name
-            try:
-                with gzip.open(p, "rb") as src, plain.open("wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            except (OSError, EOFError) as exc:
-                raise UsageError(f"{p}: a gzip file that cannot be read ({exc}).") from None
-            report = check_file(plain, format=fmt, qid_column=qid_column, label_column=label_column,
-                                ignore=ignore, n_features=n_features)
-        report.path = str(p)
-        return report
-    if fmt == "csv":
-        if n_features is not None:
-            raise UsageError("--n-features is for SVMlight files; a CSV file names its columns.")
-        if qid_column is None or label_column is None:
-            raise UsageError("a CSV file needs --qid COLUMN and --label COLUMN (names from its header line).")
-        qid, X, y, names = _read_csv(p, qid_column, label_column, ignore)
-    else:
-        if qid_column is not None or label_column is not None or ignore:
-            raise UsageError("--qid, --label and --ignore are for CSV files; an SVMlight file has 'qid:' fields.")
-        first_index = _prescan_svmlight(p, n_features)
-        qid, X, y = _read_svmlight(p, n_features, notes)
-        # Columns numbered from 0, as in the array the loader returns and the
-        # doctor reports; the file's own index beside it when it differs.
-        offset = 0 if first_index == 0 else 1
-        names = [str(j) if offset == 0 else f"{j} (file index {j + 1})" for j in range(X.shape[1])]
+
+def _check_gzip(p: Path, name: str, **options: Any) -> CheckReport:
+    """Check a gzipped file, unpacked into a temporary folder under its name without ``.gz``."""
+    import gzip
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        plain = Path(folder) / name
+        try:
+            with gzip.open(p, "rb") as src, plain.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except (OSError, EOFError) as exc:
+            raise UsageError(f"{p}: a gzip file that cannot be read ({exc}).") from None
+        report = check_file(plain, **options)
+    report.path = str(p)
+    return report
+
+
+def _read_csv_rows(p: Path, qid_column: Optional[str], label_column: Optional[str], ignore: Sequence[str],
+                   n_features: Optional[int]) -> tuple[NDArray[Any], NDArray[np.float64], NDArray[np.float64],
+                                                      list[str]]:
+    if n_features is not None:
+        raise UsageError("--n-features is for SVMlight files; a CSV file names its columns.")
+    if qid_column is None or label_column is None:
+        raise UsageError("a CSV file needs --qid COLUMN and --label COLUMN (names from its header line).")
+    return _read_csv(p, qid_column, label_column, ignore)
+
+
+def _read_svmlight_rows(p: Path, qid_column: Optional[str], label_column: Optional[str], ignore: Sequence[str],
+                        n_features: Optional[int], notes: list[str]) -> tuple[
+        NDArray[Any], NDArray[np.float64], NDArray[np.float64], list[str]]:
+    if qid_column is not None or label_column is not None or ignore:
+        raise UsageError("--qid, --label and --ignore are for CSV files; an SVMlight file has 'qid:' fields.")
+    first_index = _prescan_svmlight(p, n_features)
+    qid, X, y = _read_svmlight(p, n_features, notes)
+    # Columns numbered from 0, as in the array the loader returns and the
+    # doctor reports; the file's own index beside it when it differs.
+    offset = 0 if first_index == 0 else 1
+    names = [str(j) if offset == 0 else f"{j} (file index {j + 1})" for j in range(X.shape[1])]
+    return qid, X, y, names
+
+
+def _diagnose(p: Path, X: NDArray[np.float64], y: NDArray[np.float64], qid: NDArray[Any], names: list[str],
+              notes: list[str]) -> list[Any]:
+    """The findings of :func:`companion.diagnose.diagnose_ranking_data`; its warnings become notes."""
+    from companion.diagnose import DiagnosisWarning, diagnose_ranking_data
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DiagnosisWarning)
         try:
-            findings = diagnose_ranking_data(X, y, qid, feature_names=names)
+            findings = diagnose_ranking_data(X, y, qid=qid, feature_names=names)
         except ValueError as exc:
             raise UsageError(f"{p}: {exc}") from None
     for w in caught:
@@ -234,9 +272,7 @@ def check_file(
             notes.append(str(w.message))
         else:  # pragma: no cover - nothing else warns today
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    _, counts = np.unique(qid, return_counts=True)
-    return CheckReport(str(p), fmt, len(y), len(counts), X.shape[1],
-                       (int(counts.min()), float(np.median(counts)), int(counts.max())), findings, notes)
+    return findings
 
 
 def _read_svmlight(p: Path, n_features: Optional[int], notes: list[str]) -> tuple[

@@ -177,7 +177,7 @@ def test_diagnose_ranking_data_names_each_problem() -> None:
     assert found[3].evidence["feature"] == "f6" and found[3].evidence["ndcg_alone"] == 1.0
     assert found[3].evidence["direction"] == "lower is more relevant"
     # The same data as padded lists gives the same findings, bar the query ids.
-    X_l, y_l = group_lists(qid, X, y)
+    X_l, y_l = group_lists(X, y, qid=qid)
     assert _causes(diagnose_ranking_data(X_l, y_l)) == _causes(found)
 
 

@@ -61,7 +61,7 @@ def test_hypothesis_profile_is_session_wide() -> None:
 
 def test_group_lists_pads_and_keeps_order() -> None:
     X = np.arange(10, dtype=float).reshape(5, 2)
-    X_l, y_l = group_lists([5, 9, 5, 5, 9], X, [3, 2, 1, 0, 4])
+    X_l, y_l = group_lists(X, [3, 2, 1, 0, 4], qid=[5, 9, 5, 5, 9])
     assert X_l.shape == (2, 3, 2) and X_l.dtype == np.float32
     np.testing.assert_array_equal(y_l, [[3, 1, 0], [2, 4, -1]])
     np.testing.assert_array_equal(X_l[1, 2], [0, 0])
@@ -70,7 +70,7 @@ def test_group_lists_pads_and_keeps_order() -> None:
 
 def test_group_lists_truncates_with_a_warning() -> None:
     with pytest.warns(RankingDataWarning, match="truncates 1 queries; 2 documents are dropped"):
-        _, y_l = group_lists([1, 1, 1, 1, 2, 2], np.zeros((6, 1)), [1, 2, 3, 4, 0, 1], list_size=2)
+        _, y_l = group_lists(np.zeros((6, 1)), [1, 2, 3, 4, 0, 1], qid=[1, 1, 1, 1, 2, 2], list_size=2)
     np.testing.assert_array_equal(y_l, [[1, 2], [0, 1]])
 
 
@@ -93,33 +93,33 @@ def test_group_lists_truncates_with_a_warning() -> None:
 )
 def test_group_lists_errors(qid, X, y, kwargs, match) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=match):
-        group_lists(qid, X, y, **kwargs)
+        group_lists(X, y, qid, **kwargs)
 
 
 def test_group_lists_refuses_nan_query_ids_naming_the_rows() -> None:
     with pytest.raises(ValueError, match=r"query id is missing \(NaN\) in 2 rows: 1, 3"):
-        group_lists([1.0, np.nan, 1.0, np.nan], np.zeros((4, 1)), [1, 0, 0, 1])
+        group_lists(np.zeros((4, 1)), [1, 0, 0, 1], qid=[1.0, np.nan, 1.0, np.nan])
 
 
 def test_group_lists_refuses_none_query_ids_naming_the_rows() -> None:
     qid = np.array(["a", None, "a", "b", "b"], dtype=object)
     with pytest.raises(ValueError, match=r"query id is missing \(None\) in 1 rows: 1"):
-        group_lists(qid, np.zeros((5, 1)), [1, 0, 0, 1, 0])
+        group_lists(np.zeros((5, 1)), [1, 0, 0, 1, 0], qid=qid)
     mixed = np.array(["a", 1, "a", 1], dtype=object)
     with pytest.raises(ValueError, match="one comparable type"):
-        group_lists(mixed, np.zeros((4, 1)), [1, 0, 0, 1])
+        group_lists(np.zeros((4, 1)), [1, 0, 0, 1], qid=mixed)
 
 
 def test_group_lists_accepts_string_query_ids() -> None:
-    _, y_l = group_lists(np.array(["b", "a", "b", "a"], dtype=object), np.zeros((4, 1)), [2, 1, 0, 3])
+    _, y_l = group_lists(np.zeros((4, 1)), [2, 1, 0, 3], qid=np.array(["b", "a", "b", "a"], dtype=object))
     np.testing.assert_array_equal(y_l, [[2, 0], [1, 3]])
 
 
 @pytest.mark.parametrize("size", [2.5, 3.0, "4", True])
 def test_group_lists_refuses_a_list_size_that_is_not_a_whole_number(size) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="list_size must be a whole number"):
-        group_lists([1, 1, 2, 2], np.zeros((4, 1)), [1, 0, 1, 0], list_size=size)
-    _, y_l = group_lists([1, 1, 2, 2], np.zeros((4, 1)), [1, 0, 1, 0], list_size=np.int64(3))
+        group_lists(np.zeros((4, 1)), [1, 0, 1, 0], qid=[1, 1, 2, 2], list_size=size)
+    _, y_l = group_lists(np.zeros((4, 1)), [1, 0, 1, 0], qid=[1, 1, 2, 2], list_size=np.int64(3))
     assert y_l.shape == (2, 3)
 
 
@@ -129,18 +129,18 @@ def test_group_lists_refuses_padding_that_would_not_fit_in_memory() -> None:
     X = np.zeros((len(qid), 2), dtype=np.float32)
     y = np.zeros(len(qid))
     with pytest.raises(ValueError, match=r"4\.78 GB.*list_size=") as caught:
-        group_lists(qid, X, y)
+        group_lists(X, y, qid=qid)
     assert "largest query has 199000 documents" in str(caught.value)
     with pytest.warns(RankingDataWarning, match="truncates"):
-        X_l, _ = group_lists(qid, X, y, list_size=2)
+        X_l, _ = group_lists(X, y, qid=qid, list_size=2)
     assert X_l.shape == (2001, 2, 2)
 
 
 def test_group_lists_returns_query_ids_and_a_way_back_to_rows() -> None:
     qid = [5, 9, 5, 5, 9]
     X = np.arange(10, dtype=float).reshape(5, 2)
-    X_l, y_l, index = group_lists(qid, X, [3, 2, 1, 0, 4], return_index=True)
-    default = group_lists(qid, X, [3, 2, 1, 0, 4])
+    X_l, y_l, index = group_lists(X, [3, 2, 1, 0, 4], qid=qid, return_index=True)
+    default = group_lists(X, [3, 2, 1, 0, 4], qid=qid)
     assert len(default) == 2  # the default return is unchanged
     np.testing.assert_array_equal(X_l, default[0])
     np.testing.assert_array_equal(index.qids, [5, 9])
@@ -155,11 +155,32 @@ def test_group_lists_returns_query_ids_and_a_way_back_to_rows() -> None:
 
 def test_group_lists_index_marks_truncated_rows_nan() -> None:
     with pytest.warns(RankingDataWarning):
-        _, y_l, index = group_lists([1, 1, 1, 2, 2], np.zeros((5, 1)), [1, 2, 3, 0, 1], list_size=2,
+        _, y_l, index = group_lists(np.zeros((5, 1)), [1, 2, 3, 0, 1], qid=[1, 1, 1, 2, 2], list_size=2,
                                     return_index=True)
     back = index.ungroup(y_l)
     np.testing.assert_array_equal(back[[0, 1, 3, 4]], [1, 2, 0, 1])
     assert np.isnan(back[2])
+
+
+def test_group_lists_old_argument_order_warns_and_gives_the_same_lists() -> None:
+    qid = np.array(["b", "a", "b", "a", "b"], dtype=object)
+    X = np.arange(10, dtype=float).reshape(5, 2)
+    y = [3, 2, 1, 0, 4]
+    X_l, y_l, index = group_lists(X, y, qid=qid, return_index=True)
+    with pytest.warns(DeprecationWarning, match=r"group_lists\(qid, X, y\) is deprecated; call "
+                      r"group_lists\(X, y, qid=qid\)") as caught:
+        old = group_lists(qid, X, y, return_index=True)
+    assert caught[0].filename == __file__  # the warning names the caller's line
+    np.testing.assert_array_equal(old[0], X_l)
+    np.testing.assert_array_equal(old[1], y_l)
+    np.testing.assert_array_equal(old[2].qids, index.qids)
+    np.testing.assert_array_equal(old[2].rows, index.rows)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="negative labels"):
+        group_lists([1, 1], [[1.0], [2.0]], [0, -1])  # the old order keeps its checks
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        group_lists(X=X, y=y, qid=qid)  # every argument by name: no warning
+        group_lists(X, y, qid)
 
 
 # --- check_lists --------------------------------------------------------------
@@ -332,7 +353,7 @@ def test_score_spread() -> None:
 
 def test_single_feature_ndcg_finds_a_leak() -> None:
     data = make_ranking_data(40, list_size=8, leak=True, random_state=0)
-    X_l, y_l = group_lists(data.qid, data.X, data.y)
+    X_l, y_l = group_lists(data.X, data.y, qid=data.qid)
     values = single_feature_ndcg(X_l, y_l)
     assert values[-1] == 1.0 and values[:-1].max() < 1.0
     with pytest.raises(ValueError, match="n_features"):
@@ -392,11 +413,13 @@ def test_load_svmlight_ranking_round_trip(tmp_path: Path) -> None:
         "0 qid:11 1:0.9\n"
         "4 qid:11 3:2.0\n"
     )
-    qid, X, y = load_svmlight_ranking(path, n_features=4)
+    rows = load_svmlight_ranking(path, n_features=4)
+    qid, X, y = rows  # the tuple's order is qid, X, y
+    assert (rows.qid is qid, rows.X is X, rows.y is y) == (True, True, True)
     np.testing.assert_array_equal(qid, [10, 10, 11, 11, 11])
     assert X.shape == (5, 4) and X[0, 2] == 1.5 and X[0, 1] == 0.0
     np.testing.assert_array_equal(y, [2, 0, 1, 0, 4])
-    X_l, y_l = group_lists(qid, X, y)
+    X_l, y_l = group_lists(X, y, qid=qid)
     np.testing.assert_array_equal(y_l, [[2, 0, -1], [1, 0, 4]])
 
 

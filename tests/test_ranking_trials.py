@@ -187,7 +187,7 @@ def test_saturation_by_step_and_train_scorer_records() -> None:
     from companion.book import saturation_by_step, train_scorer
 
     data = make_ranking_data(20, list_size=5, feature_scales=[100.0] * 6, random_state=0)
-    X, y = group_lists(data.qid, data.X, data.y)
+    X, y = group_lists(data.X, data.y, qid=data.qid)
     shares = saturation_by_step((X, y), seed=0, steps=3, output_initializer="zeros", batch_size=4)
     assert len(shares) == 4 and shares[0] == 0.0  # sigmoid(0) = 0.5: nothing saturated at the start
     assert all(0.0 <= v <= 1.0 for v in shares)

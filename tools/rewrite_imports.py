@@ -69,7 +69,7 @@ def new_home(module: str, name: str) -> str:
     if module == "companion.diagnose" and name == "CAUSES":
         return "companion.diagnose._findings"
     if module == "companion.ranking" and name == "PADDED_BYTES_LIMIT":
-        return "companion.ranking._data"
+        return "companion.ranking._grouping"
     return module
 
 

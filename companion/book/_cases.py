@@ -141,7 +141,7 @@ def make_ranking_run(spec: Mapping[str, Any], seed: int = 0) -> RankingCase:
     def lists(mask: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # truncation to `pad` is on purpose
-            return group_lists(data.qid[mask], X[mask], data.y[mask], list_size=size)
+            return group_lists(X[mask], data.y[mask], qid=data.qid[mask], list_size=size)
 
     (X_tr, y_tr), (X_va, y_va) = lists(train), lists(val)
     sample = (X_tr[:64], y_tr[:64]) if spec.get("sample") == "lists" else None

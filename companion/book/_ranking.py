@@ -413,7 +413,7 @@ def split_by_query(
     ValueError
         If ``train_below >= val_below``, or a split has no rows.
     """
-    from companion.ranking._data import group_lists
+    from companion.ranking import group_lists
 
     q = np.asarray(qid)
     X_arr, y_arr = np.asarray(X), np.asarray(y)
@@ -424,7 +424,7 @@ def split_by_query(
     for name, mask in masks.items():
         if not mask.any():
             raise ValueError(f"the {name} split has no rows: check train_below and val_below against the query ids.")
-        out[name] = group_lists(q[mask], X_arr[mask], y_arr[mask], list_size=list_size)
+        out[name] = group_lists(X_arr[mask], y_arr[mask], qid=q[mask], list_size=list_size)
     return out
 
 

@@ -740,7 +740,7 @@ HEALTHY_WINE = Case("healthy wine", "rbm", {"dataset": "wine", "scaling": "stand
 _FAILURES = (
     Failure(
         "single-item-lists",
-        "Group the rows of each query into one list: companion.ranking.group_lists(qid, X, y).",
+        "Group the rows of each query into one list: companion.ranking.group_lists(X, y, qid=qid).",
         "ranking/zero_loss", True,
         detectors={"start": _single_item_start, "epoch": _single_item_epoch},
         static="diagnose_ranking_data",

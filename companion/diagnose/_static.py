@@ -6,7 +6,7 @@ Defined in :doc:`/book/doctor`.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -318,83 +318,127 @@ def diagnose_ranking_data(
     >>> [f.cause for f in diagnose_ranking_data(data.X, data.y, per_row)]
     ['single-item-lists']
     """
-    from scipy.special import gammaln
-
-    from companion.ranking import single_feature_ndcg
-
-    lists = _as_rows(X, y, qid)
+    rows_X, rows_y, rows_q = _as_rows(X, y, qid)
     # Examples are query ids for rows, list positions (from 0) for grouped lists.
     examples_key = "examples" if qid is not None else "example_lists"
-    rows_X, rows_y, rows_q = lists
-    names = list(feature_names) if feature_names is not None else [str(j) for j in range(rows_X.shape[1])]
-    if len(names) != rows_X.shape[1]:
-        raise ValueError(f"feature_names has {len(names)} names for {rows_X.shape[1]} features.")
+    names = _feature_names(feature_names, rows_X.shape[1])
     uniq, order, start, counts = _query_blocks(rows_q)
     rows_X, rows_y, rows_q = rows_X[order], rows_y[order], rows_q[order]
-    n_queries = len(uniq)
-    findings: list[Finding] = []
+    findings = _list_size_findings(uniq, counts, len(rows_y), examples_key)
+    scan = _scan_lists(rows_X, rows_y, start, counts)
+    findings += _tied_findings(scan, uniq, counts, examples_key)
+    findings += _scale_findings(rows_X, names)
+    findings += _leak_findings(scan, rows_X, rows_y, rows_q, uniq, names)
+    return findings
+
+
+class _ListScan(NamedTuple):
+    """What one pass over the lists of two or more documents learns."""
+
+    tied: NDArray[np.bool_]  # per query: every label equal
+    informative: list[int]  # queries with two different labels
+    log_chance: float  # log of the chance that an unrelated feature orders them all perfectly
+    higher_is_better: NDArray[np.bool_]  # per feature: orders every informative list, ascending
+    lower_is_better: NDArray[np.bool_]  # ... or descending
+
+
+def _feature_names(feature_names: Optional[Sequence[str]], n_features: int) -> list[str]:
+    names = list(feature_names) if feature_names is not None else [str(j) for j in range(n_features)]
+    if len(names) != n_features:
+        raise ValueError(f"feature_names has {len(names)} names for {n_features} features.")
+    return names
+
+
+def _list_size_findings(uniq: NDArray[Any], counts: NDArray[np.intp], n_documents: int,
+                        examples_key: str) -> list[Finding]:
+    """``single-item-lists`` when every query has one document, else ``single-document-queries`` for some."""
     single = counts == 1
     if single.all():
-        findings.append(Finding.of("single-item-lists", queries=n_queries, documents=len(rows_y)))
-    elif single.any():
-        findings.append(Finding.of("single-document-queries", queries=int(single.sum()), of_queries=n_queries,
-                                   **{examples_key: _examples(uniq[single])}))
-    tied = np.zeros(n_queries, dtype=bool)
+        return [Finding.of("single-item-lists", queries=len(uniq), documents=n_documents)]
+    if single.any():
+        return [Finding.of("single-document-queries", queries=int(single.sum()), of_queries=len(uniq),
+                           **{examples_key: _examples(uniq[single])})]
+    return []
+
+
+def _scan_lists(rows_X: NDArray[np.float64], rows_y: NDArray[np.float64], start: NDArray[np.intp],
+                counts: NDArray[np.intp]) -> _ListScan:
+    """Tied lists, and the features that order every informative list perfectly (rows in query blocks)."""
+    from scipy.special import gammaln
+
     n_features = rows_X.shape[1]
+    tied = np.zeros(len(counts), dtype=bool)
+    informative: list[int] = []
+    log_chance = 0.0
     higher_is_better = np.ones(n_features, dtype=bool)
     lower_is_better = np.ones(n_features, dtype=bool)
-    log_chance = 0.0
-    informative: list[int] = []
-    if not single.all():
-        for i in np.flatnonzero(~single):
-            block = slice(start[i], start[i] + counts[i])
-            labels = rows_y[block]
-            grades, sizes = np.unique(labels, return_counts=True)
-            if len(grades) == 1:
-                tied[i] = True
-                continue
-            informative.append(int(i))
-            # log of the chance that an unrelated feature orders this list perfectly.
-            log_chance += float(np.sum(gammaln(sizes + 1.0)) - gammaln(len(labels) + 1.0))
-            order = np.argsort(labels, kind="stable")
-            Xs = rows_X[block][order]
-            bounds = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-            lo, hi = np.minimum.reduceat(Xs, bounds, axis=0), np.maximum.reduceat(Xs, bounds, axis=0)
-            higher_is_better &= (hi[:-1] < lo[1:]).all(axis=0)
-            lower_is_better &= (lo[:-1] > hi[1:]).all(axis=0)
-        multi = int((~single).sum())
-        if tied.any():
-            finding = Finding.of("tied-lists", lists=int(tied.sum()), of_lists=multi,
-                                 **{examples_key: _examples(uniq[tied])})
-            findings.append(replace(finding, fatal=True) if tied.sum() == multi else finding)
+    for i in np.flatnonzero(counts > 1):
+        block = slice(start[i], start[i] + counts[i])
+        labels = rows_y[block]
+        grades, sizes = np.unique(labels, return_counts=True)
+        if len(grades) == 1:
+            tied[i] = True
+            continue
+        informative.append(int(i))
+        # log of the chance that an unrelated feature orders this list perfectly.
+        log_chance += float(np.sum(gammaln(sizes + 1.0)) - gammaln(len(labels) + 1.0))
+        Xs = rows_X[block][np.argsort(labels, kind="stable")]
+        bounds = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        lo, hi = np.minimum.reduceat(Xs, bounds, axis=0), np.maximum.reduceat(Xs, bounds, axis=0)
+        higher_is_better &= (hi[:-1] < lo[1:]).all(axis=0)
+        lower_is_better &= (lo[:-1] > hi[1:]).all(axis=0)
+    return _ListScan(tied, informative, log_chance, higher_is_better, lower_is_better)
+
+
+def _tied_findings(scan: _ListScan, uniq: NDArray[Any], counts: NDArray[np.intp],
+                   examples_key: str) -> list[Finding]:
+    """``tied-lists``, fatal when every list of two or more documents is tied."""
+    multi = int((counts > 1).sum())
+    if not scan.tied.any():
+        return []
+    finding = Finding.of("tied-lists", lists=int(scan.tied.sum()), of_lists=multi,
+                         **{examples_key: _examples(uniq[scan.tied])})
+    return [replace(finding, fatal=True) if scan.tied.sum() == multi else finding]
+
+
+def _scale_findings(rows_X: NDArray[np.float64], names: list[str]) -> list[Finding]:
+    """:func:`diagnose_inputs` for a ranking network, the worst feature by name."""
+    findings = []
     for finding in diagnose_inputs(rows_X, units="ranking"):
         worst = finding.evidence.get("worst_feature")
         evidence = dict(finding.evidence)
         if worst is not None:
             evidence["worst_feature"] = names[int(worst)]
         findings.append(replace(finding, evidence=evidence))
-    if informative:
-        if log_chance + np.log(2 * n_features) >= np.log(LEAK_CHANCE):
-            warnings.warn(
-                f"the leaked-feature check was skipped: {len(informative)} lists hold two different labels, too "
-                "few for a perfect ranking by one feature to rule out chance. Check more queries at once.",
-                DiagnosisWarning,
-                stacklevel=2,
-            )
-        else:
-            candidates = np.flatnonzero(higher_is_better | lower_is_better)
-            if len(candidates):
-                sample = informative[:200]  # NDCG is slow; the order test above already covered every list
-                keep = np.isin(rows_q, uniq[sample])
-                from companion.ranking import group_lists
+    return findings
 
-                X_l, y_l = group_lists(rows_q[keep], rows_X[keep][:, candidates], rows_y[keep], max_bytes=None)
-                ndcg = single_feature_ndcg(X_l, y_l)
-                for j, value in zip(candidates, ndcg):
-                    direction = "higher is more relevant" if higher_is_better[j] else "lower is more relevant"
-                    findings.append(Finding.of("leaked-feature", feature=names[int(j)],
-                                               ndcg_alone=round(float(value), 9), lists=len(informative),
-                                               direction=direction))
+
+def _leak_findings(scan: _ListScan, rows_X: NDArray[np.float64], rows_y: NDArray[np.float64],
+                   rows_q: NDArray[Any], uniq: NDArray[Any], names: list[str]) -> list[Finding]:
+    """``leaked-feature`` for each feature that alone ranks every list perfectly (NDCG 1)."""
+    from companion.ranking import group_lists, single_feature_ndcg
+
+    if not scan.informative:
+        return []
+    if scan.log_chance + np.log(2 * rows_X.shape[1]) >= np.log(LEAK_CHANCE):
+        warnings.warn(
+            f"the leaked-feature check was skipped: {len(scan.informative)} lists hold two different labels, "
+            "too few for a perfect ranking by one feature to rule out chance. Check more queries at once.",
+            DiagnosisWarning,
+            stacklevel=3,  # the caller of diagnose_ranking_data
+        )
+        return []
+    candidates = np.flatnonzero(scan.higher_is_better | scan.lower_is_better)
+    if not len(candidates):
+        return []
+    sample = scan.informative[:200]  # NDCG is slow; the order test above already covered every list
+    keep = np.isin(rows_q, uniq[sample])
+    X_l, y_l = group_lists(rows_X[keep][:, candidates], rows_y[keep], qid=rows_q[keep], max_bytes=None)
+    findings = []
+    for j, value in zip(candidates, single_feature_ndcg(X_l, y_l)):
+        direction = "higher is more relevant" if scan.higher_is_better[j] else "lower is more relevant"
+        findings.append(Finding.of("leaked-feature", feature=names[int(j)], ndcg_alone=round(float(value), 9),
+                                   lists=len(scan.informative), direction=direction))
     return findings
 
 
@@ -433,7 +477,7 @@ def _as_rows(
 
 def _query_blocks(q: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
     """Query ids in order of first appearance; the row order that puts each in one block; starts; sizes."""
-    from companion.ranking._data import _missing_qid_rows
+    from companion.ranking._grouping import _missing_qid_rows
 
     missing, kind = _missing_qid_rows(q)
     if len(missing):
