@@ -42,20 +42,20 @@ def test_help_and_dir_list_the_lazily_loaded_names() -> None:
 
 
 def test_finding_text_and_html() -> None:
-    f = Finding.of("score-overflow", epoch=2, largest_gap=123.456)
+    f = Finding.of("score-underflow", epoch=2, largest_gap=123.456)
     text = str(f)
-    assert text.startswith("score-overflow: epoch=2, largest_gap=123")
+    assert text.startswith("score-underflow: epoch=2, largest_gap=123")
     assert "fix: Scale the features" in text and "see: book/ranking/unscaled_features.ipynb" in text
     html = f._repr_html_()
-    assert html.startswith("<table>") and "score-overflow</b> (fatal)" in html
+    assert html.startswith("<table>") and "score-underflow</b> (fatal)" in html
     assert findings_table([]) == "<p>No findings.</p>"
     assert "&lt;" in findings_table([Finding.of("diverging", note="<b>")])  # escaped
 
 
 def test_finding_is_hashable() -> None:
-    a = Finding.of("score-overflow", epoch=2, largest_gap=123.456, shape=(4, 1), values=[1.0, 2.0])
-    b = Finding.of("score-overflow", epoch=2, largest_gap=123.456, shape=(4, 1), values=[1.0, 2.0])
-    c = Finding.of("score-overflow", epoch=3, largest_gap=123.456, shape=(4, 1), values=[1.0, 2.0])
+    a = Finding.of("score-underflow", epoch=2, largest_gap=123.456, shape=(4, 1), values=[1.0, 2.0])
+    b = Finding.of("score-underflow", epoch=2, largest_gap=123.456, shape=(4, 1), values=[1.0, 2.0])
+    c = Finding.of("score-underflow", epoch=3, largest_gap=123.456, shape=(4, 1), values=[1.0, 2.0])
     assert a == b and hash(a) == hash(b) and a != c
     assert len({a, b, c}) == 2
     assert hash(Finding.of("diverging", curve=np.array([1.0, 2.0]))) == hash(
@@ -289,14 +289,14 @@ def test_doctor_accepts_the_older_form_with_the_loss_first() -> None:
 
 def test_a_wide_gap_is_not_fatal_with_the_exact_loss() -> None:
     # Noise-free labels, exact loss, rate 0.3: validation NDCG 1, gaps past 60 (86 at the end).
-    # The doctor used to stop it as a fatal score-overflow.
+    # The doctor used to stop it as a fatal score-underflow.
     seed_everything(0)
     case = ranking_case("noise-free labels, exact loss, rate 0.3")
     doctor = LossDoctor(*case.doctor_sample(), stop_on_error=True)
     case.run([doctor])  # does not raise
     assert doctor.findings == []
     scores = case.build()  # the same loss with tensorflow-ranking's ListMLE is the failing twin
-    assert RANKING_CASES["noise-free labels, tensorflow-ranking loss, rate 0.3"] == "score-overflow"
+    assert RANKING_CASES["noise-free labels, tensorflow-ranking loss, rate 0.3"] == "score-underflow"
     del scores
 
 
@@ -418,12 +418,12 @@ def test_doctor_finds_divergence_and_score_gaps_near_the_limit() -> None:
 
     wide = _attach(LossDoctor(X * 40, y, loss=tfr.keras.losses.ListMLELoss(), check_data=False), _fixed_scorer(1.0))
     wide.on_epoch_end(0, {"loss": 4.0})
-    assert [f.cause for f in wide.findings] == ["score-overflow"]
+    assert [f.cause for f in wide.findings] == ["score-underflow"]
     exact = _attach(LossDoctor(X * 40, y, loss=ListMLELoss(), check_data=False), _fixed_scorer(1.0))
     exact.on_epoch_end(0, {"loss": 4.0})
     assert exact.findings == []  # exact at any gap: not a finding
     exact.on_epoch_end(1, {"loss": float("nan")})
-    # The exact loss cannot underflow: a NaN with it is a learning rate too high, not score-overflow.
+    # The exact loss cannot underflow: a NaN with it is a learning rate too high, not score-underflow.
     assert [f.cause for f in exact.findings] == ["learning-rate-too-high"]
     # NaN weights: scores NaN, and the exact loss logs 0.0. Not lists of one item.
     nan_scores = _attach(LossDoctor(X, y, loss=ListMLELoss(), check_data=False), _fixed_scorer(float("nan")))
@@ -434,7 +434,7 @@ def test_doctor_finds_divergence_and_score_gaps_near_the_limit() -> None:
                        _fixed_scorer(1.0))
     tfr_wide.on_epoch_end(0, {"loss": 4.0})
     tfr_wide.on_epoch_end(1, {"loss": float("nan")})
-    assert [f.cause for f in tfr_wide.findings] == ["score-overflow"]
+    assert [f.cause for f in tfr_wide.findings] == ["score-underflow"]
     # ... and one from small gaps is not.
     tfr_small = _attach(LossDoctor(X, y, loss=tfr.keras.losses.ListMLELoss(), check_data=False), _fixed_scorer(1.0))
     tfr_small.on_epoch_end(0, {"loss": float("nan")})
@@ -463,3 +463,9 @@ def test_the_older_form_with_the_loss_first_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match=r"LossDoctor\(X, y, loss=\.\.\.\)"):
         LossDoctor(ListMLELoss(), X, y)
     assert LossDoctor(X, y, loss=ListMLELoss(), verbose=0).loss is not None
+
+
+def test_the_old_name_of_a_renamed_cause_still_works_with_a_warning() -> None:
+    with pytest.warns(DeprecationWarning, match="now called 'score-underflow'"):
+        f = Finding.of("score-overflow", epoch=2)
+    assert f == Finding.of("score-underflow", epoch=2)

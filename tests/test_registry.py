@@ -151,7 +151,7 @@ def test_no_ranking_cause_outside_ranking() -> None:
     from companion.book import SCOPES
 
     ranking_only = {c for c, f in REGISTRY.items() if f.scopes == ("ranking",)}
-    assert {"single-item-lists", "uniform-scores", "score-overflow", "leaked-feature"} <= ranking_only
+    assert {"single-item-lists", "uniform-scores", "score-underflow", "leaked-feature"} <= ranking_only
     for failure in REGISTRY.values():
         assert failure.scopes and set(failure.scopes) <= set(SCOPES), failure.cause
         assert set(failure.variants) <= set(failure.scopes), failure.cause

@@ -97,7 +97,7 @@ def holdout_scenarios() -> list[Scenario]:
         Scenario("raw features, dict input, lists of 5-15", "ranking", "unscaled-data",
                  {"data": {**small, "list_size": (5, 15), "feature_scales": [300.0, 20.0, 1.0, 1.0, 1.0, 1.0]},
                   "standardise": False, "epochs": 3}, form="dict", seed=14),
-        Scenario("noise-free labels, rate 0.5, tf.data input", "ranking", "score-overflow",
+        Scenario("noise-free labels, rate 0.5, tf.data input", "ranking", "score-underflow",
                  {"data": {**small, "labels": "order", "noise": 0.0, "list_size": 12}, "hidden": (),
                   "rate": 0.5, "epochs": 8}, form="dataset", seed=15),
         Scenario("graded labels with a leaked column", "ranking", "leaked-feature",

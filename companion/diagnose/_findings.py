@@ -6,6 +6,7 @@ Defined in :doc:`/book/doctor`.
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -35,6 +36,12 @@ CHAPTER_TITLES: dict[str, str] = {
     "rbm/monitoring": "RBM monitoring",
     "generic_failures": "Any Keras model",
 }
+
+#: Causes renamed since the last release, old name to new. ``Finding.of`` still
+#: accepts an old name, with a ``DeprecationWarning``. ``score-overflow`` was an
+#: underflow all along: tensorflow-ranking's ListMLE loses the lower scores'
+#: terms to 0 in float32 (:doc:`/book/ranking/unscaled_features`).
+RENAMED_CAUSES: dict[str, str] = {"score-overflow": "score-underflow"}
 
 #: Every cause the doctor can name: its fix, the chapter that explains it, and
 #: whether it is fatal (training cannot succeed until it is fixed). Derived from
@@ -97,6 +104,10 @@ class Finding:
         ValueError
             If `cause` is not a key of :data:`CAUSES`.
         """
+        if cause in RENAMED_CAUSES:
+            warnings.warn(f"the cause {cause!r} is now called {RENAMED_CAUSES[cause]!r}; the old name will be "
+                          "removed in the next release.", DeprecationWarning, stacklevel=2)
+            cause = RENAMED_CAUSES[cause]
         if cause not in CAUSES:
             raise ValueError(f"unknown cause {cause!r}; known causes: {', '.join(CAUSES)}.")
         info = CAUSES[cause]

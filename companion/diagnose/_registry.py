@@ -575,7 +575,7 @@ def _training(obs: Epoch) -> dict[str, Any]:
 
 def _rate_high_keras(obs: Epoch) -> Evidence:
     # A non-finite loss or score that is not tensorflow-ranking's underflow
-    # (score-overflow is checked first and names that one).
+    # (score-underflow is checked first and names that one).
     if np.isfinite(obs.loss) and np.isfinite(obs.scores).all():
         return None
     return {"epoch": obs.epoch, "loss": obs.loss, **_training(obs)}
@@ -744,7 +744,7 @@ _FAILURES = (
         "ranking/zero_loss", True,
         detectors={"start": _single_item_start, "epoch": _single_item_epoch},
         static="diagnose_ranking_data",
-        unless=("score-overflow", "zero-sample-weights"),
+        unless=("score-underflow", "zero-sample-weights"),
         failing=(Case("one row per document", "ranking", {"rows": True, "standardise": False, "batch_size": 32},
                       "ranking/zero_loss"),
                  Case("one row per document (rows)", "data", {"data": {"n_queries": 60, "list_size": 8},
@@ -842,7 +842,7 @@ _FAILURES = (
         healthy=(HEALTHY_RANKING, HEALTHY_DATA),
     ),
     Failure(
-        "score-overflow",
+        "score-underflow",
         "Scale the features (StandardScaler fitted on training rows), or use companion.ranking.ListMLELoss, "
         "which is exact at any score gap.",
         "ranking/unscaled_features", True,
@@ -890,7 +890,7 @@ _FAILURES = (
         "rbm/learning_rate", True,
         thresholds=(DEAD_ALARM,),
         detectors={"rbm": _rate_high, "epoch": _rate_high_keras},
-        unless=("unscaled-data", "zero-sample-weights", "output-activation-mismatch", "score-overflow"),
+        unless=("unscaled-data", "zero-sample-weights", "output-activation-mismatch", "score-underflow"),
         scopes=("rbm", "ranking", "keras"),
         variants={scope: ("Lower the learning rate by a factor of 10 or more and train again from a fresh "
                           "initialisation: NaN weights do not recover.", "generic_failures")
@@ -935,7 +935,7 @@ _FAILURES = (
         "ranking/zero_loss", False,
         thresholds=(SEPARATION_GAP, FLOOR_FRACTION),
         detectors={"epoch": _separation},
-        unless=("leaked-feature", "single-item-lists", "score-overflow"),
+        unless=("leaked-feature", "single-item-lists", "score-underflow"),
     ),
     Failure(
         "diverging",
@@ -943,7 +943,7 @@ _FAILURES = (
         "generic_failures", False,
         thresholds=(DIVERGE_RISE,),
         detectors={"epoch": _diverging},
-        unless=("score-overflow", "unscaled-data", "learning-rate-too-high", "zero-sample-weights",
+        unless=("score-underflow", "unscaled-data", "learning-rate-too-high", "zero-sample-weights",
                 "output-activation-mismatch"),
         scopes=("ranking", "keras"),
     ),
@@ -979,7 +979,7 @@ _FAILURES = (
 # (an underflow before a NaN's learning rate, a dead layer before a loss stuck
 # at chance), since a cause is skipped when one in its ``unless`` was found.
 _ORDER = ("single-item-lists", "zero-sample-weights", "unscaled-data", "output-activation-mismatch",
-          "single-document-queries", "tied-lists", "leaked-feature", "score-overflow", "learning-rate-too-high",
+          "single-document-queries", "tied-lists", "leaked-feature", "score-underflow", "learning-rate-too-high",
           "dead-layer", "uniform-scores", "stuck-at-chance", "perfect-separation", "diverging",
           "learning-rate-too-low", "overfitting")
 
