@@ -469,3 +469,6 @@ def test_the_old_name_of_a_renamed_cause_still_works_with_a_warning() -> None:
     with pytest.warns(DeprecationWarning, match="now called 'score-underflow'"):
         f = Finding.of("score-overflow", epoch=2)
     assert f == Finding.of("score-underflow", epoch=2)
+    with pytest.warns(DeprecationWarning):
+        scoped = Finding.within("ranking", "score-overflow", epoch=2)
+    assert scoped.cause == "score-underflow"

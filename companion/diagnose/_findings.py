@@ -131,12 +131,12 @@ class Finding:
         'ranking/unscaled_features'
         """
         finding = cls.of(cause, **evidence)
-        failure = REGISTRY[cause]
+        failure = REGISTRY[finding.cause]  # an old name, renamed by ``of``
         if scope not in failure.scopes:
             raise ValueError(f"cause {cause!r} does not apply to a {scope} model (it applies to "
                              f"{', '.join(failure.scopes)}).")
         fix, chapter = failure.fix_and_chapter(scope)
-        return cls(cause, dict(evidence), fix, chapter, failure.fatal)
+        return cls(finding.cause, dict(evidence), fix, chapter, failure.fatal)
 
     @property
     def url(self) -> str:
