@@ -185,47 +185,63 @@ def order_with_shuffled_ties(keys: Any, noise: Any) -> Any:
     return o.take_along_axis(shuffle, argsort_descending(shuffled), axis=1)
 
 
+# Random bits per item below which the packed key of order_labels falls back to
+# two sorts (2**-12: two tied items share their bits, and keep their position
+# order, with probability 1 in 4096).
+_MIN_TIE_BITS = 12
+
+
 def order_labels(keys: Any, seed: Any, data: Any) -> Any:
     """Indices that sort each row of `keys` from largest to smallest, ties shuffled.
 
     `keys` are the labels with padding set to ``-inf``; `seed` and `data` are
     those of :func:`uniform_noise`. On TensorFlow (tf.keras 2 and Keras 3) it is
     :func:`order_with_shuffled_ties` of :func:`uniform_noise`, unchanged. On JAX
-    it takes one ``lax.top_k`` where it can: when every label is a whole number
-    and the labels of the batch span fewer than 4096 values, the key of an item
-    is its label's rank times ``2**b`` plus ``b`` random bits, with
-    ``(rank + 1) * 2**b <= 2**24``, so the float32 key is exact and equal labels
-    fall in a random order. The random bits are a hash of the item's position
-    and one random word per call (see :func:`_jax_seed_word`), far cheaper than
-    a uniform draw per item. Other labels take the two sorts of
-    :func:`order_with_shuffled_ties`.
+    it takes one sort of one int32 array where it can: when every label is a
+    whole number, the key of an item packs, from the top bit down, its label's
+    rank counted from the best (``r`` bits, padding last), ``b`` random bits
+    and its position in the list (``p`` bits, ``2**p >= list_size``), with
+    ``r + b + p = 31`` and ``b >= 12``. The sorted keys' low ``p`` bits are
+    the order, and equal labels fall in a random order. (XLA's CPU sort of a
+    single int32 array is about twice as fast as ``lax.top_k``, or as a sort
+    that carries the indices along.) The random bits are a hash of the item's
+    position and one random word per call (see :func:`_jax_seed_word`), far
+    cheaper than a uniform draw per item. Other labels (fractional, or too
+    many distinct values for ``b >= 12``: 2048 for lists of 200) take the
+    two sorts of :func:`order_with_shuffled_ties`.
     """
     if backend() != "jax":
         return order_with_shuffled_ties(keys, uniform_noise(keys, seed, data))
     jnp = importlib.import_module("jax.numpy")
     lax = importlib.import_module("jax.lax")
     word = _jax_seed_word(seed, data)
-    index = lax.broadcasted_iota(jnp.uint32, keys.shape, 0) * jnp.uint32(keys.shape[1])
-    index = index + lax.broadcasted_iota(jnp.uint32, keys.shape, 1)
-    # 24 random bits per item: murmur3's finaliser of (position, word).
+    shape = keys.shape
+    index = lax.broadcasted_iota(jnp.uint32, shape, 0) * jnp.uint32(shape[1])
+    index = index + lax.broadcasted_iota(jnp.uint32, shape, 1)
+    # 32 random bits per item: murmur3's finaliser of (position, word).
     h = index * jnp.uint32(0x9E3779B1) + word
     h = (h ^ (h >> 16)) * jnp.uint32(0x85EBCA6B)
     h = (h ^ (h >> 13)) * jnp.uint32(0xC2B2AE35)
     h = h ^ (h >> 16)
-    uniform = (h >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)  # in [0, 1), exact
     valid = jnp.isfinite(keys)
     lo = jnp.min(jnp.where(valid, keys, jnp.inf))
     lo = jnp.where(jnp.isfinite(lo), lo, 0.0)
     rank = jnp.where(valid, keys - lo + 1.0, 0.0)  # padding 0, the lowest label 1
     top = jnp.max(rank)
-    # 2**b with (top + 1) * 2**b <= 2**24: the labels' ranks above b random bits.
-    scale = jnp.exp2(jnp.floor(24.0 - jnp.log2(top + 1.0)))
-    whole = jnp.all(rank == jnp.floor(rank)) & (top < 4096.0)
+    p = max(1, (int(shape[1]) - 1).bit_length())  # bits of a position
+    # The labels fit when they are whole and their ranks leave _MIN_TIE_BITS random bits.
+    whole = jnp.all(rank == jnp.floor(rank)) & (top < 2.0 ** (31 - p - _MIN_TIE_BITS))
 
     def one_sort() -> Any:
-        return lax.top_k(rank * scale + jnp.floor(uniform * scale), keys.shape[1])[1]
+        top_int = top.astype(jnp.int32)
+        bits = 31 - p - (32 - lax.clz(top_int))  # random bits: 31 - p - (bits of top)
+        noise = (h >> (32 - bits).astype(jnp.uint32)).astype(jnp.int32)
+        position = lax.broadcasted_iota(jnp.int32, shape, 1)
+        key = ((top_int - rank.astype(jnp.int32)) << (bits + p)) | (noise << p) | position
+        return lax.sort(key, dimension=1) & jnp.int32(2**p - 1)
 
     def two_sorts() -> Any:
+        uniform = (h >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)  # in [0, 1), exact
         return order_with_shuffled_ties(keys, uniform)
 
     return cond(whole, one_sort, two_sorts)
@@ -302,8 +318,10 @@ def reverse_exclusive_cumsum(x: Any) -> Any:
     if backend() == "tensorflow":
         return _tf().cumsum(x, axis=1, exclusive=True, reverse=True)
     o = ops()
-    inclusive = o.flip(o.cumsum(o.flip(x, axis=1), axis=1), axis=1)
-    return o.concatenate([inclusive[:, 1:], o.zeros_like(x[:, :1])], axis=1)
+    shifted = o.concatenate([x[:, 1:], o.zeros_like(x[:, :1])], axis=1)
+    if backend() == "jax":
+        return importlib.import_module("jax.lax").cumsum(shifted, axis=1, reverse=True)
+    return o.flip(o.cumsum(o.flip(shifted, axis=1), axis=1), axis=1)
 
 
 def reverse_exclusive_cumlogsumexp(x: Any, last: Any) -> Any:
@@ -318,9 +336,9 @@ def reverse_exclusive_cumlogsumexp(x: Any, last: Any) -> Any:
         return tf.math.cumulative_logsumexp(padded, axis=1, exclusive=True, reverse=True)[:, :-1]
     o = ops()
     shifted = o.concatenate([x[:, 1:], last], axis=1)
-    if backend() == "jax":
-        lax = importlib.import_module("jax.lax")
-        return lax.cumlogsumexp(shifted, axis=1, reverse=True)
+    # A parallel prefix scan of logaddexp (JAX: lax.associative_scan), O(n log n).
+    # Not lax.cumlogsumexp: on the CPU its forward pass is a reduce_window that
+    # costs O(n**2) logaddexps per list (about 12 times slower on lists of 200).
     return o.associative_scan(o.logaddexp, shifted, reverse=True, axis=1)
 
 

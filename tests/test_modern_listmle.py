@@ -259,7 +259,8 @@ def test_keras_rs_does_not_shuffle_ties() -> None:
 @pytest.mark.parametrize("labels_row", [
     [1.0, 1.0, 1.0, 0.0],          # whole labels: one sort on a composite key (JAX)
     [0.5, 0.5, 0.5, 0.25],         # fractional labels: two sorts
-    [9000.0, 9000.0, 9000.0, 0.0],  # labels spanning more than 4096 values: two sorts
+    [9000.0, 9000.0, 9000.0, 0.0],  # a wide span that still leaves 12 random bits: one sort (JAX)
+    [3e5, 3e5, 3e5, 0.0],          # too wide for 12 random bits beside the position: two sorts
 ])
 def test_ties_are_shuffled_whatever_the_labels(labels_row: list[float]) -> None:
     labels = np.array([labels_row] * 64, np.float32)
@@ -287,6 +288,82 @@ def test_ties_change_between_steps_under_jit() -> None:
     a = np.asarray(step(labels, scores))
     b = np.asarray(step(labels, scores + np.float32(1e-3)))  # new scores: a new shuffle
     assert len(np.unique(np.round(a, 4))) > 1 and not np.allclose(a, b - 0.0, atol=1e-2)
+
+
+def _order(labels: np.ndarray, jit: bool) -> np.ndarray:
+    """companion's order of the items of each list (ties shuffled), eagerly or under JAX's jit."""
+    keys = np.where(labels >= 0, labels, -np.inf).astype(np.float32)
+    scores = np.zeros_like(keys)
+    if jit and BACKEND == "jax":
+        import jax
+
+        return np.asarray(jax.jit(lambda k, s: _keras.order_labels(k, None, s))(keys, scores))
+    return to_numpy(_keras.order_labels(ops.convert_to_tensor(keys), None, ops.convert_to_tensor(scores)))
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize("size, top_label", [
+    (200, 4),      # graded relevance: one sort (JAX)
+    (200, 2046),   # ranks up to 2048 - 1 leave 12 random bits beside 8 bits of position: one sort
+    (200, 2047),   # one more: two sorts
+    (256, 4),      # 8 bits of position exactly
+    (257, 4),      # 9 bits
+    (3, 1),
+])
+def test_order_sorts_labels_best_first_padding_last(size: int, top_label: int, jit: bool) -> None:
+    rng = np.random.default_rng(size + top_label)
+    labels = rng.integers(0, top_label + 1, size=(16, size)).astype(np.float32)
+    labels[:, 0] = top_label  # the whole span of labels is present
+    labels[rng.random(labels.shape) < 0.1] = -1.0
+    labels[3] = -1.0  # a list of padding only
+    order = _order(labels, jit)
+    assert order.shape == labels.shape
+    assert np.array_equal(np.sort(order, axis=1), np.broadcast_to(np.arange(size), labels.shape))
+    ordered = np.take_along_axis(labels, order, axis=1)
+    assert np.all(np.diff(ordered, axis=1) <= 0)  # best first; padding (-1) last
+
+
+def test_order_of_ties_is_uniform() -> None:
+    # Three tied items (and one better, one padded) in 6000 lists: each of the
+    # 6 orders of the ties should come up about 1000 times.
+    labels = np.tile(np.array([[0.0, 1.0, 0.0, -1.0, 0.0, 2.0, 3.0]], np.float32), (6000, 1))
+    order = _order(labels, jit=True)
+    assert np.all(order[:, 0] == 6) and np.all(order[:, 1] == 5) and np.all(order[:, 2] == 1)
+    ties = order[:, 3:6]
+    assert np.all(np.sort(ties, axis=1) == [0, 2, 4]) and np.all(order[:, 6] == 3)
+    _, counts = np.unique(ties, axis=0, return_counts=True)
+    assert len(counts) == 6
+    chi2 = float(np.sum((counts - 1000.0) ** 2 / 1000.0))
+    assert chi2 < 25.7  # chi-square, 5 degrees of freedom: p = 1e-4
+
+
+# ------------------------------------------------------------------------ the fast path and the exact one
+
+@pytest.mark.parametrize("n_pad", [0, 2])
+def test_each_list_takes_its_own_path_at_the_bound(n_pad: int) -> None:
+    # Gaps on both sides of the bound (60) in one batch, with a list whose gap
+    # underflows exp entirely (1e4): each list matches the float64 reference,
+    # and its value does not depend on the other lists of its batch.
+    gaps = [59.9, 59.999, 60.0, 60.001, 60.1, 1e4, 1.0]
+    labels = np.array([[2.0, 1.0, 0.0, 3.0] + [-1.0] * n_pad] * len(gaps), np.float32)
+    scores = np.array([[g, g / 3, 0.0, 0.5 * g] + [5.0] * n_pad for g in gaps], np.float32)
+    together = per_list(labels, scores)
+    for i, (y, s) in enumerate(zip(labels, scores)):
+        alone = per_list(labels[i:i + 1], scores[i:i + 1])[0]
+        expected = reference(y, s)
+        assert together[i] == pytest.approx(expected, rel=2e-5, abs=1e-37), gaps[i]
+        assert together[i] == pytest.approx(alone, rel=1e-6, abs=1e-37), gaps[i]
+    value, grad = value_and_grad(ListMLELoss(), labels, scores)
+    assert math.isfinite(value) and np.all(np.isfinite(grad)) and np.all(grad[labels < 0] == 0.0)
+    # Label order 3, 2, 1, 0 is scores 0.5 g, g, g / 3, 0: raise the best-labelled item, lower the worst.
+    assert np.all(grad[:, 3] <= 0.0) and np.all(grad[:, 2] >= 0.0)
+    if BACKEND == "jax":  # the same under jit, where the choice of paths is a lax.cond
+        import jax
+
+        jitted = np.asarray(jax.jit(lambda y, s: listmle_per_list(y, s))(labels, scores))
+        np.testing.assert_allclose(jitted, together, rtol=1e-6, atol=1e-37)
+        fast_only = np.asarray(jax.jit(lambda y, s: listmle_per_list(y, s))(labels[-1:], scores[-1:]))
+        np.testing.assert_allclose(fast_only, together[-1:], rtol=1e-6)
 
 
 # ------------------------------------------------------------------------ lambda weights

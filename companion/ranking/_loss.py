@@ -397,7 +397,10 @@ def listmle_per_list(labels: Any, logits: Any, seed: Any = None, lambda_weight: 
         return o.where(sorted_mask, o.softplus(rest - z), o.zeros_like(z))
 
     gaps = o.where(n_valid[:, None] >= 2, highest - lowest, o.zeros_like(highest))
-    terms = _keras.cond(o.all(gaps < _FAST_GAP), shifted_sums, log_sum_exp_sums)
+    if _keras.backend() == "jax":
+        terms = _terms_per_list(z, sorted_mask, highest, gaps < _FAST_GAP, log_sum_exp_sums)
+    else:
+        terms = _keras.cond(o.all(gaps < _FAST_GAP), shifted_sums, log_sum_exp_sums)
     weight = _as_lambda_weight(lambda_weight)
     if weight is not None:
         # Position i of the label order (1-based) weighs d(i), as in tensorflow-ranking.
@@ -410,3 +413,38 @@ def listmle_per_list(labels: Any, logits: Any, seed: Any = None, lambda_weight: 
     nonfinite = o.where(o.isfinite(logits), o.zeros_like(logits), o.ones_like(logits))
     broken = o.sum(o.where(mask, nonfinite, o.zeros_like(nonfinite)), axis=1) > 0
     return o.where(broken, o.full_like(per_list, float("nan")), per_list)
+
+
+def _terms_per_list(z: Any, sorted_mask: Any, highest: Any, fast: Any, exact_terms: Callable[[], Any]) -> Any:
+    """The terms of the loss, each list by its own path (Keras 3 with JAX).
+
+    A list whose within-list gap is below ``_FAST_GAP`` (`fast`, shape
+    ``(n_lists, 1)``) takes shifted cumulative sums; any other list the
+    reverse cumulative log-sum-exp of `exact_terms`, which is only computed
+    when the batch holds such a list. A list's loss so depends on that list
+    alone, never on the gaps of the other lists of its batch.
+
+    With ``e_i = exp(z_i - max)`` and ``t_i = sum_{j > i} e_j``, the term is
+    ``log1p(t_i * exp(max - z_i))``: the same number as
+    ``softplus(log(t_i) + max - z_i)``, exact to relative precision even when
+    tiny, with two ``exp`` and one ``log1p`` per item. (Not ``t_i / e_i``: its
+    gradient squares ``e_i``, which underflows past a gap of 43.7.) The bound:
+    below a gap of 60, every ``e_i`` of a valid item is at least ``exp(-60)``,
+    about ``9e-27``, a normal float32 (they end at ``exp(-87.3)``), and
+    ``exp(max - z_i)`` at most ``exp(60)``, about ``1e26``, so that no product of
+    the backward pass overflows; padding sits ``_PAD_OFFSET`` below the list,
+    where ``exp`` is exactly 0, so it adds nothing to any ``t_i``.
+    """
+    o = _keras.ops()
+    shift = o.stop_gradient(highest)
+    tail = _keras.reverse_exclusive_cumsum(o.exp(z - shift))
+    use = sorted_mask & fast
+    # Where the fast path is not used, exp(max - z) may overflow: take exp(0) there,
+    # so that no inf or NaN reaches the gradient through the unused side of the where.
+    inverse = o.exp(o.where(use, shift - z, o.zeros_like(z)))
+    fast_terms = o.where(use, o.log1p(tail * inverse), o.zeros_like(z))
+    return _keras.cond(
+        o.all(fast),
+        lambda: fast_terms,
+        lambda: o.where(fast, fast_terms, exact_terms()),
+    )
