@@ -216,3 +216,35 @@ def test_float64_computation() -> None:
     for model in (rbm, single):
         errors = model.history_["reconstruction_error"]
         assert errors[-1] < errors[0]
+
+
+def test_training_logistic_float32_exp_form_float64_tanh_form() -> None:
+    """The training step's in-place logistic: float32 within 1e-7 of the exact
+    value and silent where exp overflows; float64 bit for bit the tanh form the
+    book's runs were recorded with."""
+    import warnings
+
+    from companion.rbm._estimator import _logistic_
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(scale=30.0, size=(50, 40))
+    x[0, :4] = [-100.0, -88.8, 88.8, 100.0]
+    bias = rng.normal(size=40)
+    exact = 1.0 / (1.0 + np.exp(-(x + bias)))
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        got32 = _logistic_(x.astype(np.float32), bias.astype(np.float32))
+    assert got32.dtype == np.float32
+    assert np.abs(got32 - exact).max() < 1e-7
+    assert got32[0, 0] == 0.0 and got32[0, 3] == 1.0
+    got64 = _logistic_(x.copy(), bias)
+    assert np.array_equal(got64, (1.0 + np.tanh((x + bias) * 0.5)) * 0.5)
+
+
+def test_norm_matches_numpy_bit_for_bit() -> None:
+    from companion.rbm._estimator import _norm
+
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        for a in (rng.normal(size=(64, 100)).astype(dtype), np.asfortranarray(rng.normal(size=(30, 7))).astype(dtype)):
+            assert _norm(a) == float(np.linalg.norm(a))

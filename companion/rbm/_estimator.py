@@ -64,8 +64,36 @@ def _softplus(x: F32) -> F32:
     return out
 
 
-def _sigmoid_(x: F32) -> F32:
-    """The logistic function in place, as ``(1 + tanh(x / 2)) / 2``: NumPy's tanh is vectorised, scipy's expit is not."""
+def _norm(a: F32) -> float:
+    """Frobenius norm, exactly as ``np.linalg.norm(a)`` computes it, without its per-call checks."""
+    flat = a.ravel(order="K")
+    return float(np.sqrt(flat.dot(flat)))
+
+
+def _logistic_(x: F32, bias: F32) -> F32:
+    """``x = sigmoid(x + bias)`` in place, the training step's hidden and visible means.
+
+    float32: ``1 / (1 + exp(-(x + bias)))``, the bias added and the sign
+    flipped in one pass (``-bias - x`` is exactly ``-(x + bias)``): about 3
+    times faster than the tanh form below, because NumPy's float32 exp is
+    about 4 times faster than its tanh (1.3 against 4.7 ns per value on an
+    AVX2 CPU, NumPy 1.26), and within 1e-7 of the exact logistic. Below
+    -88.7, exp overflows to infinity, which gives 0 (the logistic is below
+    3e-39 there): no warning, whatever ``np.seterr`` says.
+
+    float64: ``(1 + tanh((x + bias) / 2)) / 2``, the form the book's float64
+    runs were recorded with, kept so that they repeat bit for bit (the exp
+    form would be about 2 times faster there: float64 exp takes 4.7 ns per
+    value, tanh 12.6, on the same CPU).
+    """
+    if x.dtype == np.float32:
+        np.subtract(-bias, x, out=x)
+        with np.errstate(over="ignore", under="ignore"):
+            np.exp(x, out=x)
+            x += x.dtype.type(1.0)
+            np.divide(x.dtype.type(1.0), x, out=x)
+        return x
+    x += bias
     x *= 0.5
     np.tanh(x, out=x)
     x *= 0.5
@@ -387,16 +415,15 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
 
     def _hidden_means(self, v: F32, out: F32) -> None:
         np.matmul(v, self.components_.T, out=out)
-        out += self.intercept_hidden_
-        _sigmoid_(out)
+        _logistic_(out, self.intercept_hidden_)
 
     def _visible_sample(self, h: F32, out: F32, work: "_Scratch", rng: np.random.Generator) -> None:
         np.matmul(h, self.components_, out=out)
-        out += self.intercept_visible_
         if self.visible == "bernoulli":
-            _sigmoid_(out)
+            _logistic_(out, self.intercept_visible_)
             work.sample(out, out, rng)
         else:
+            out += self.intercept_visible_
             rng.standard_normal(out=work.u_v, dtype=self._dt)
             out += work.u_v
 
@@ -455,8 +482,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         W += self._velocity[0]
         self.intercept_hidden_ += self._velocity[1]
         self.intercept_visible_ += self._velocity[2]
-        weight_scale = float(np.linalg.norm(W))
-        self._ratios.append(float(np.linalg.norm(self._velocity[0])) / weight_scale if weight_scale else np.inf)
+        weight_scale = _norm(W)
+        self._ratios.append(_norm(self._velocity[0]) / weight_scale if weight_scale else np.inf)
 
     def _record_epoch(self, X_mon: F32, X_val: Optional[F32]) -> None:
         activation = X_mon @ self.components_.T
