@@ -25,8 +25,8 @@ On tf.keras 2 (the book's stack) the loss is tensorflow-ranking's ListMLE, as
 in the chapter; on Keras 3 (no tensorflow-ranking) it is companion's exact
 ListMLE, on whatever backend ``KERAS_BACKEND`` names.
 
-``--profile`` adds where the doctor's time goes: the mean ms per epoch of
-each of its parts (the forward pass on the sample, reading the weights, the
+``--profile`` adds where the doctor's time goes: the mean ms per steady-state
+epoch of each of its parts (the forward pass on the sample, reading the weights, the
 learning rate, the within-list statistics, the detectors).
 
 Run with `make bench` / `make bench-modern`, or
@@ -139,7 +139,7 @@ def measure(case: RankingCase) -> dict[str, Any]:
 
 
 def profile(case: RankingCase) -> dict[str, float]:
-    """Mean ms per epoch of each part of the doctor's epoch hooks (timed by wrapping its functions)."""
+    """Mean ms per steady-state epoch of each part of the doctor's epoch hooks (by wrapping its functions)."""
     import companion.diagnose._doctor as doctor_module
 
     times: dict[str, list[float]] = collections.defaultdict(list)
@@ -156,7 +156,7 @@ def profile(case: RankingCase) -> dict[str, float]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             hook = name.startswith("on_epoch")
             if hook:
-                inside[0] = True
+                inside[0] = args[1] > 0  # steady state: each fit's first epoch (tracing) left out
             start = time.perf_counter()
             try:
                 return original(*args, **kwargs)
@@ -189,7 +189,7 @@ def profile(case: RankingCase) -> dict[str, float]:
     finally:
         for owner, name, original in reversed(originals):
             setattr(owner, name, original)
-    epochs = runs * case.epochs
+    epochs = runs * (case.epochs - 1)
     return {label: sum(t) / epochs * 1e3 for label, t in times.items()}
 
 
@@ -211,9 +211,9 @@ def main() -> None:
     stack = (f"tf.keras on TensorFlow {tf.__version__}" if _keras.keras_major() < 3 else
              f"Keras {_keras.keras().__version__} on {_keras.backend()}")
     print(f"{stack}; {ROUNDS} interleaved rounds per size")
-    results: dict[str, Any] = {"stack": stack}
+    results: dict[str, Any] = {}
     for name, case in cases().items():
-        r = results[name] = measure(case)
+        r = results[name] = {"stack": stack, **measure(case)}
         print(f"{name}: per epoch without doctor {r['without_ms']:.1f} ms, with {r['with_ms']:.1f} ms; overhead "
               f"median {r['overhead']:+.1%} (rounds {r['overhead_min']:+.1%} to {r['overhead_max']:+.1%}; "
               f"target <= +5%)\n  inside the doctor's hooks {r['hooks_ms']:.2f} ms an epoch, "
