@@ -212,3 +212,5 @@ execute-modern: $(MODERN_STAMP)
 
 bench-modern: $(MODERN_STAMP)
 	$(MODERN_BIN)/python bench/bench_listmle.py --json bench/results/listmle_keras3.json
+	KERAS_BACKEND=tensorflow $(MODERN_BIN)/python bench/bench_doctor.py --json bench/results/doctor_keras3.json
+	KERAS_BACKEND=jax $(MODERN_BIN)/python bench/bench_doctor.py --json bench/results/doctor_keras3_jax.json

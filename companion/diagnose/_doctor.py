@@ -355,6 +355,8 @@ def _rate(model: Any) -> Optional[float]:
     try:
         if callable(rate) and not hasattr(rate, "numpy") and not hasattr(rate, "value"):
             rate = rate(optimizer.iterations)
+        if hasattr(rate, "numpy"):  # a variable or an eager tensor: the cheap read
+            return float(np.asarray(rate.numpy()))
         return float(np.asarray(_keras.to_numpy(rate) if _keras.keras_major() >= 3 else np.asarray(rate)))
     except Exception:  # noqa: BLE001 - a schedule or optimiser the doctor cannot read
         return None
@@ -366,6 +368,89 @@ def _wrap(text: str, indent: str) -> str:
 
     return "\n".join(textwrap.wrap(text, width=76, initial_indent=indent, subsequent_indent=indent + "    ",
                                     break_long_words=False, break_on_hyphens=False))
+
+
+class _Forward:
+    """The model's forward pass on the doctor's sample, compiled once per fit.
+
+    Not ``predict()``: it builds a data pipeline on every call, which costs
+    more than a small epoch. The first call runs eagerly (it may build the
+    model); later calls run a traced function (``tf.function`` on tf.keras 2
+    and on Keras 3's TensorFlow backend, ``jax.jit`` of a stateless call on
+    JAX) on inputs converted once. Where tracing fails, every call stays eager.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self._eager = self._layer_by_layer if self._sequential3() else self._whole
+        self._compiled: Optional[Any] = None
+        self._failed = False
+        self._inputs: dict[int, tuple[Any, Any]] = {}  # id(X) -> (X, X as the backend's tensors)
+        self._convert: Any = None  # set with the compiled function
+
+    def _sequential3(self) -> bool:
+        # A Keras 3 Sequential called as a whole fixes its input rank, and fit
+        # may then feed another one (rows, where the sample has lists).
+        return _keras.keras_major() >= 3 and isinstance(self.model, _keras.keras().Sequential)
+
+    def _layer_by_layer(self, x: Any) -> Any:
+        for layer in self.model.layers:
+            x = layer(x, training=False)
+        return x
+
+    def _whole(self, x: Any) -> Any:
+        return self.model(x, training=False)
+
+    def __call__(self, X: Any) -> Any:
+        if self._compiled is None and not self._failed:
+            out = self._eager(X)  # builds the model if it is not built yet
+            try:
+                self._compiled = self._compile()
+            except Exception:  # noqa: BLE001 - a backend or model that cannot be traced: stay eager
+                self._failed = True
+            return out
+        if self._compiled is not None:
+            try:
+                return self._compiled(self._converted(X))
+            except Exception:  # noqa: BLE001 - as above; the eager call raises a real error again
+                self._compiled, self._failed = None, True
+        return self._eager(X)
+
+    def _converted(self, X: Any) -> Any:
+        key = id(X)
+        if key not in self._inputs or self._inputs[key][0] is not X:
+            if len(self._inputs) > 4:
+                self._inputs.clear()
+            self._inputs[key] = (X, self._convert(X))
+        return self._inputs[key][1]
+
+    def _compile(self) -> Any:
+        backend = _keras.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            def convert(x: Any) -> Any:
+                return x if isinstance(x, (tf.Tensor, tf.RaggedTensor, tf.SparseTensor)) else tf.convert_to_tensor(x)
+
+            self._convert = lambda X: tf.nest.map_structure(convert, X)
+            return tf.function(self._eager, reduce_retracing=True)
+        if backend == "jax":
+            import importlib
+
+            jax = importlib.import_module("jax")
+            jnp = importlib.import_module("jax.numpy")
+            keras, model = _keras.keras(), self.model
+            trainable, fixed = list(model.trainable_variables), list(model.non_trainable_variables)
+
+            def pure(values: list[Any], fixed_values: list[Any], x: Any) -> Any:
+                mapping = list(zip(trainable, values)) + list(zip(fixed, fixed_values))
+                with keras.StatelessScope(state_mapping=mapping):
+                    return self._eager(x)
+
+            jitted = jax.jit(pure)
+            self._convert = lambda X: jax.tree_util.tree_map(jnp.asarray, X)
+            return lambda x: jitted([v.value for v in trainable], [v.value for v in fixed], x)
+        raise NotImplementedError(backend)
 
 
 # tf.keras 2 (the book) or Keras 3, whichever is in use (see companion._keras).
@@ -502,7 +587,8 @@ class LossDoctor(_Callback):  # type: ignore[misc]
             self._chance, self._floor = chance_level(self.y_sample), loss_floor(self.y_sample)
         except ValueError:  # labels that are no relevance grades (a pointwise model's): no ranking chance level
             self._chance, self._floor = float("nan"), float("nan")
-        self._forward: Optional[Any] = None
+        self._forward: Optional[_Forward] = None
+        self._variables: Optional[list[Any]] = None
         self._chance_loss: Optional[tuple[float, str]] = None
         self._before: Optional[list[NDArray[Any]]] = None
         self._previous_gap = 0.0
@@ -533,28 +619,9 @@ class LossDoctor(_Callback):  # type: ignore[misc]
                 raise TrainingFailure(finding)
 
     def _scores(self, X: Any) -> NDArray[Any]:
-        # One traced forward pass, not predict(): predict builds a data pipeline
-        # on every call, which costs more than a small epoch.
+        """The model's outputs on `X` (float64; for ranking, one score per item)."""
         if self._forward is None:
-            model = self.model
-            keras = _keras.keras()
-            if _keras.keras_major() >= 3 and isinstance(model, keras.Sequential):
-                # Layer by layer: a Keras 3 Sequential called as a whole fixes its input
-                # rank, and fit may then feed another one (rows, where the sample has lists).
-                def forward(x: Any) -> Any:
-                    for layer in model.layers:
-                        x = layer(x, training=False)
-                    return _keras.to_numpy(x)
-
-                self._forward = forward
-            elif _keras.keras_major() >= 3:
-                # Keras 3 compiles and caches the forward pass itself, on any backend.
-                self._forward = model.predict_on_batch
-            else:
-                import tensorflow as tf
-
-                forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-                self._forward = lambda x: forward(tf.nest.map_structure(tf.convert_to_tensor, x))
+            self._forward = _Forward(self.model)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = _dense(self._forward(X), 0.0).astype(np.float64)
@@ -566,16 +633,28 @@ class LossDoctor(_Callback):  # type: ignore[misc]
         return any(f.cause in ("single-item-lists", "zero-sample-weights") for f in self.findings)
 
     def _weights_now(self) -> Optional[list[NDArray[Any]]]:
+        """A copy of the model's weights (as ``get_weights``), or None (not built, or too many to copy)."""
         model = self.model
-        if model is None or not getattr(model, "built", False):
+        if self._variables is None:
+            if model is None or not getattr(model, "built", False):
+                return None
+            try:
+                model.get_weights()  # raises ValueError when not built yet
+            except ValueError:
+                return None
+            # The list, not the values: collecting it walks every layer, which
+            # costs more than reading a small model's weights.
+            variables = list(model.weights)
+            if not variables:
+                return None
+            too_many = sum(int(np.prod(tuple(v.shape))) for v in variables) > MAX_TRACKED_WEIGHTS
+            self._variables = [] if too_many else variables
+        if not self._variables:  # more weights than the doctor copies
             return None
-        try:
-            weights = [np.asarray(w) for w in model.get_weights()]
-        except ValueError:  # not built yet
-            return None
-        if not weights or sum(w.size for w in weights) > MAX_TRACKED_WEIGHTS:
-            return None
-        return weights
+        if _keras.keras_major() >= 3:  # a copy: fit may donate a JAX array's buffer to the next step
+            values = [v.value for v in self._variables]
+            return [x.numpy() if hasattr(x, "numpy") else np.array(x) for x in values]
+        return [v.numpy() for v in self._variables]
 
     def _training(self) -> dict[str, Any]:
         """Rate, largest weight and this epoch's update/weight ratio (None where not known)."""
@@ -621,7 +700,7 @@ class LossDoctor(_Callback):  # type: ignore[misc]
 
     def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         """Recognise the model; check the sample's shapes, scales and weights before any epoch."""
-        self._forward = None  # the model may be new
+        self._forward, self._variables = None, None  # the model may be new
         self._losses, self._spreads = [], []
         self._before, self._previous_gap, self._epochs = None, 0.0, 0
         self._inputs_vary = True
