@@ -21,7 +21,6 @@ MAX_BODY = 50
 KNOWN_LONG = {
     "rbm/_ais.py:_anneal": 75,
     "diagnose/_doctor.py:LossDoctor.on_train_begin": 58,
-    "ranking/_loss.py:listmle_per_list": 52,
 }
 
 

@@ -407,9 +407,17 @@ def listmle_per_list(labels: Any, logits: Any, seed: Any = None, lambda_weight: 
         terms = terms * weight.rank_weights(o.shape(labels)[1])
     per_list = o.sum(terms, axis=1)
     per_list = o.where(n_valid >= 2, per_list, o.zeros_like(per_list))
-    # A list with a NaN or infinite valid score has no loss: say so with NaN, as
-    # tensorflow-ranking does, rather than a finite value (a diverged model whose
-    # loss logged 0.0 would read as the zero-loss failure).
+    return _nan_where_a_score_is_not_finite(per_list, logits, mask)
+
+
+def _nan_where_a_score_is_not_finite(per_list: Any, logits: Any, mask: Any) -> Any:
+    """NaN as the loss of each list with a NaN or infinite valid score.
+
+    Such a list has no loss: NaN says so, as in tensorflow-ranking, where a
+    finite value would mislead (a diverged model whose loss logged 0.0 would
+    read as the zero-loss failure).
+    """
+    o = _keras.ops()
     nonfinite = o.where(o.isfinite(logits), o.zeros_like(logits), o.ones_like(logits))
     broken = o.sum(o.where(mask, nonfinite, o.zeros_like(nonfinite)), axis=1) > 0
     return o.where(broken, o.full_like(per_list, float("nan")), per_list)
