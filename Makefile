@@ -36,10 +36,11 @@ PYTEST_UNIT  := $(BIN)/python -m pytest $(PARALLEL) tests companion --doctest-mo
 NBVAL_FLAGS  := --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg
 BUILD_BOOK   := $(BIN)/jupyter-book build . -W --keep-going
 # The chaos pass (tools/portability.py) runs strict nbval again over every
-# notebook that computes something, in two configurations side by side, each
-# varying what a reader's machine varies: TensorFlow's oneDNN ops on, TF thread
-# counts, oneDNN's sgemm ISA, OpenBLAS kernels and threads, and a one-ulp nudge
-# of every generated feature and initial weight (COMPANION_PERTURB=ulp).
+# notebook that computes something, two side by side, in one configuration that
+# varies at once what a reader's machine varies: TensorFlow's oneDNN ops on, TF
+# thread counts, oneDNN's sgemm ISA, NumPy's SIMD level, another OpenBLAS kernel
+# and thread count, and a one-ulp nudge of every generated feature and initial
+# weight (COMPANION_PERTURB=ulp).
 # The performance appendix only reads stored timings, so it is left out.
 # Known fragile, still open: none. A notebook whose figure moves is listed
 # here only until that figure is fixed at its cause; strict nbval still runs it.
@@ -106,6 +107,8 @@ test: $(STAMP)
 # The rendered book in a real browser: Debian's Chromium (installed when missing),
 # driven by Playwright, which downloads no browser; MathJax from a local copy
 # (npm's mathjax@3), served in place of its CDN. See tests/browser/browser_check.py.
+# The build is Sphinx's incremental one: after `make test` (as in .ci/run) it
+# rewrites nothing; `make clean` first for a build from scratch.
 MATHJAX_DIR := .cache/mathjax
 test-browser: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium"; \
@@ -113,7 +116,6 @@ test-browser: $(STAMP)
 	@[ -f $(MATHJAX_DIR)/es5/tex-mml-chtml.js ] || { mkdir -p .cache && cd .cache && \
 	  npm pack --silent mathjax@3.2.2 >/dev/null && tar xzf mathjax-3.2.2.tgz && rm -rf mathjax && \
 	  mv package mathjax && rm mathjax-3.2.2.tgz; }
-	rm -rf _build/html
 	$(BUILD_BOOK)
 	MATHJAX_DIR=$(MATHJAX_DIR) $(BIN)/python -m pytest -p no:cacheprovider tests/browser/browser_check.py
 

@@ -112,40 +112,25 @@ def test_pass_accepts_a_figure_rounded_to_what_survives_one_ulp(tmp_path: Path) 
     assert ok, log[-2000:]
 
 
-def test_combined_configurations_vary_every_switch() -> None:
+def test_the_combined_configuration_varies_every_switch() -> None:
     amd = {"avx", "avx2", "fma", "pni", "sse4_1"}
-    reader, ulp = portability.combined_configs(amd, "Haswell")
-    assert reader.env["TF_ENABLE_ONEDNN_OPTS"] == "1" and ulp.env["COMPANION_PERTURB"] == "ulp"
-    assert {reader.env["TF_NUM_INTRAOP_THREADS"], ulp.env["TF_NUM_INTRAOP_THREADS"]} == {"1", "4"}
-    assert ulp.env["ONEDNN_MAX_CPU_ISA"] == "AVX" and ulp.env["NPY_DISABLE_CPU_FEATURES"] == "AVX2 FMA3"
-    assert [reader.env["OPENBLAS_CORETYPE"], ulp.env["OPENBLAS_CORETYPE"]] == ["Sandybridge", "Prescott"]
-    assert "oneDNN ops on" in reader.describe() and "one ulp" in ulp.describe()
+    chaos = portability.combined_config(amd, "Haswell")
+    env = chaos.env
+    assert env["TF_ENABLE_ONEDNN_OPTS"] == "1" and env["COMPANION_PERTURB"] == "ulp"
+    assert env["TF_NUM_INTRAOP_THREADS"] == env["TF_NUM_INTEROP_THREADS"] == "4"
+    assert env["ONEDNN_MAX_CPU_ISA"] == "AVX" and env["NPY_DISABLE_CPU_FEATURES"] == "AVX2 FMA3"
+    assert (env["OPENBLAS_CORETYPE"], env["OPENBLAS_NUM_THREADS"]) == ("Sandybridge", "1")
+    assert "oneDNN ops on" in chaos.describe() and "one ulp" in chaos.describe()
     # Each run gets exactly its configuration: the ordinary run's settings are cleared first.
-    env = portability.environment(portability.Config("plain"))
-    assert env["TF_ENABLE_ONEDNN_OPTS"] == "0" and "COMPANION_PERTURB" not in env
+    plain = portability.environment(portability.Config("plain"))
+    assert plain["TF_ENABLE_ONEDNN_OPTS"] == "0" and "COMPANION_PERTURB" not in plain
 
 
-def test_reader_configuration_skips_notebooks_without_tensorflow(tmp_path: Path) -> None:
-    reader, ulp = portability.combined_configs({"avx2", "fma", "avx", "pni"}, "Haswell")
-    assert reader.tensorflow_only and not ulp.tensorflow_only
-    plain = tmp_path / "plain.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("from companion import seed_everything\nseed_everything(0, tensorflow=False)")]
-    nbformat.write(nb, plain)
-    assert not portability.uses_tensorflow(str(plain))
-    nb.cells.append(nbformat.v4.new_code_cell("import tensorflow as tf"))
-    nbformat.write(nb, plain)
-    assert portability.uses_tensorflow(str(plain))
-    assert not portability.uses_tensorflow(str(ROOT / "book" / "rbm" / "unscaled_data.ipynb"))
-    assert portability.uses_tensorflow(str(ROOT / "book" / "ranking" / "zero_loss.ipynb"))
-
-
-def test_blas_plan_covers_other_kernels_and_thread_counts() -> None:
-    plan = portability.blas_plan(["SkylakeX", "Haswell", "Sandybridge", "Prescott"], "SkylakeX")
-    assert plan == [("Haswell", 1), ("Prescott", 4)]
-    assert portability.blas_plan(["Haswell", "Prescott"], "Haswell") == [("Prescott", 1), ("Haswell", 4)]
-    assert portability.blas_plan(["Haswell"], "Haswell") == [("Haswell", 1), ("Haswell", 4)]
-    assert portability.blas_plan([], None) == []
+def test_blas_plan_takes_another_kernel_with_one_thread() -> None:
+    assert portability.blas_plan(["SkylakeX", "Haswell", "Sandybridge", "Prescott"], "SkylakeX") == ("Haswell", 1)
+    assert portability.blas_plan(["Haswell", "Prescott"], "Haswell") == ("Prescott", 1)
+    assert portability.blas_plan(["Haswell"], "Haswell") == ("Haswell", 1)
+    assert portability.blas_plan([], None) is None
 
 
 def test_isa_cap_is_one_level_below_the_best() -> None:

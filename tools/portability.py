@@ -23,9 +23,9 @@ another machine would:
   of every generated feature and initial weight (``COMPANION_PERTURB=ulp``,
   read by :func:`companion.perturbed`).
 
-These are combined into two configurations (``reader`` and ``ulp``), run side
-by side, one notebook at a time, longest first. A figure that moves under
-either is fragile. Before the runs, each configuration is probed: the report
+All of these are switched at once in one configuration (``chaos``): the
+notebooks run under it side by side, one per core, longest first. A figure
+that moves is fragile. Before the runs, the configuration is probed: the report
 says what was asked for and what really ran (the OpenBLAS kernel and thread
 count, through threadpoolctl; whether TensorFlow's oneDNN ops are on).
 On failure it prints nbval's diff of every moved cell.
@@ -96,8 +96,6 @@ class Config:
 
     name: str
     env: dict[str, str] = field(default_factory=dict)
-    #: Run only the notebooks that load TensorFlow (what it varies is TensorFlow's).
-    tensorflow_only: bool = False
 
     def describe(self) -> str:
         """What the configuration varies, in words."""
@@ -146,50 +144,44 @@ def numpy_disable(flags: set[str]) -> Optional[str]:
     return next((names for names, flag in NUMPY_LEVELS if flag in flags), None)
 
 
-def blas_plan(kernels: list[str], default: Optional[str]) -> list[tuple[str, int]]:
-    """(kernel, threads) for the two combined configurations.
+def blas_plan(kernels: list[str], default: Optional[str]) -> Optional[tuple[str, int]]:
+    """(kernel, threads) for the pass: another OpenBLAS kernel than `default`, one thread.
 
     The ordinary test run already covered `default` (the kernel OpenBLAS
     picked, or the one ``OPENBLAS_CORETYPE`` names) at the default thread
-    count (one per core). The two configurations take the newest and the
-    oldest of the other kernels, with 1 and 4 threads requested. With one
-    other kernel, the second configuration runs `default` with 4 threads;
-    with none, `default` runs with 1 and 4 threads.
+    count (one per core). The pass takes the newest of the other kernels this
+    CPU runs, with one thread; with no other kernel, `default` with one thread.
     """
     others = [k for k in kernels if k != default]
-    if len(others) >= 2:
-        return [(others[0], 1), (others[-1], 4)]
-    base = default or (kernels[0] if kernels else "")
-    if len(others) == 1:
-        return [(others[0], 1), (base, 4)]
-    return [(base, 1), (base, 4)] if base else []
+    kernel = others[0] if others else (default or (kernels[0] if kernels else ""))
+    return (kernel, 1) if kernel else None
 
 
-def combined_configs(flags: set[str], default: Optional[str]) -> list[Config]:
-    """The pass's two configurations for a CPU with these flags.
+def combined_config(flags: set[str], default: Optional[str]) -> Config:
+    """The pass's configuration for a CPU with these flags: every switch at once.
 
-    ``reader``: what a reader running the notebooks outside the Makefile may
-    get: TensorFlow's oneDNN ops on, one TensorFlow thread, another OpenBLAS
-    kernel with one thread; it runs only the notebooks that load TensorFlow
-    (to the others it would change the OpenBLAS kernel alone, which ``ulp``
-    changes too). ``ulp``: every generated feature and initial
-    weight one ulp off, four TensorFlow threads, oneDNN's sgemm capped one
-    ISA level lower, NumPy's best SIMD level off, yet another OpenBLAS kernel
-    with four threads.
+    TensorFlow's oneDNN ops on (what a reader who runs the notebooks outside
+    the Makefile gets), four TensorFlow threads (the ordinary run uses one per
+    core), oneDNN's sgemm capped one ISA level lower, NumPy's best SIMD level
+    off, another OpenBLAS kernel with one thread, and every generated feature
+    and initial weight one ulp off. A chaotic figure moves under any rounding
+    difference, so one run with all of them catches what one run per switch
+    would, at a fraction of the time; ``--configs`` varies one at a time to
+    find out which switch moved a figure.
     """
-    blas = blas_plan(supported_kernels(flags), default)
-    reader = {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-    ulp = {"COMPANION_PERTURB": "ulp", "TF_ENABLE_ONEDNN_OPTS": "0", "TF_NUM_INTRAOP_THREADS": "4",
-           "TF_NUM_INTEROP_THREADS": "4"}
+    env = {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_NUM_INTRAOP_THREADS": "4", "TF_NUM_INTEROP_THREADS": "4",
+           "COMPANION_PERTURB": "ulp"}
     cap = isa_cap(flags)
     if cap:
-        ulp["ONEDNN_MAX_CPU_ISA"] = cap
+        env["ONEDNN_MAX_CPU_ISA"] = cap
     npy = numpy_disable(flags)
     if npy:
-        ulp["NPY_DISABLE_CPU_FEATURES"] = npy
-    for env, (kernel, threads) in zip((reader, ulp), blas):
+        env["NPY_DISABLE_CPU_FEATURES"] = npy
+    blas = blas_plan(supported_kernels(flags), default)
+    if blas:
+        kernel, threads = blas
         env.update(OPENBLAS_CORETYPE=kernel, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    return [Config("reader", reader, tensorflow_only=True), Config("ulp", ulp)]
+    return Config("chaos", env)
 
 
 def single_configs(flags: set[str], default: Optional[str]) -> dict[str, Config]:
@@ -208,7 +200,7 @@ def single_configs(flags: set[str], default: Optional[str]) -> dict[str, Config]
         configs["numpy"] = Config("numpy", {"NPY_DISABLE_CPU_FEATURES": npy})
     blas = blas_plan(supported_kernels(flags), default)
     if blas:
-        kernel, threads = blas[0]
+        kernel, threads = blas
         configs["blas"] = Config("blas", {"OPENBLAS_CORETYPE": kernel, "OPENBLAS_NUM_THREADS": str(threads),
                                           "OMP_NUM_THREADS": str(threads)})
     return configs
@@ -333,23 +325,6 @@ def moved_cells(log: str, keep_input: int = 4) -> str:
     return "\n\n".join(out)
 
 
-def uses_tensorflow(notebook: str) -> bool:
-    """Whether a notebook may load TensorFlow.
-
-    No, when every :func:`companion.seed_everything` call in its code passes
-    ``tensorflow=False`` (the helper's contract: code that never uses
-    TensorFlow) and no code cell names TensorFlow or Keras.
-    """
-    try:
-        cells = json.loads(Path(notebook).read_text())["cells"]
-    except (OSError, ValueError, KeyError):
-        return True
-    code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
-    calls = re.findall(r"seed_everything\(([^)]*)\)", code)
-    return not (calls and all("tensorflow=False" in call for call in calls)
-                and not re.search(r"tensorflow|keras", code.replace("tensorflow=False", "")))
-
-
 def expected_seconds(notebook: str, times: dict[str, float]) -> float:
     """A notebook's last measured run time (for scheduling the longest first)."""
     return times.get(notebook, 30.0)
@@ -368,7 +343,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("notebooks", nargs="+")
     parser.add_argument("--configs", help="comma-separated single-variable configurations "
-                        "(onednn, ulp-only, tf-threads-1, tf-threads-4, isa, numpy, blas) instead of the two combined")
+                        "(onednn, ulp-only, tf-threads-1, tf-threads-4, isa, numpy, blas) instead of the combined one")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="notebook runs at once (default: the number of cores)")
     args = parser.parse_args(argv)
@@ -383,18 +358,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             parser.error(f"unknown configuration(s) {unknown}; choose from {sorted(catalogue)}")
         configs = [catalogue[name] for name in args.configs.split(",")]
     else:
-        configs = combined_configs(flags, default)
+        configs = [combined_config(flags, default)]
     print(f"chaos: OpenBLAS kernel families this CPU runs: {', '.join(kernels) or 'none recognised'}; "
           f"the ordinary run used {default}; oneDNN ISA cap for this CPU: {isa_cap(flags)}.", flush=True)
 
     times = read_times()
-    jobs = sorted(((c, nb) for c in configs for nb in args.notebooks
-                   if not (c.tensorflow_only and not uses_tensorflow(nb))),
+    jobs = sorted(((c, nb) for c in configs for nb in args.notebooks),
                   key=lambda job: -expected_seconds(job[1], times))
-    for c in configs:
-        skipped = [nb for nb in args.notebooks if (c, nb) not in jobs]
-        if skipped:
-            print(f"chaos: {c.name} skips {', '.join(skipped)} (no TensorFlow there)", flush=True)
     start = time.perf_counter()
     # Most of a notebook's time is single-threaded Python: runs go side by side.
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
