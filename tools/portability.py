@@ -1,4 +1,4 @@
-"""The chaos pass: strict nbval again, under what a reader's machine varies.
+"""The chaos pass: strict nbval under what a reader's machine varies.
 
 A stored output is a fact about the experiment only if it does not move with
 the machine. This script re-runs notebooks under strict nbval in a few
