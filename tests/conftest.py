@@ -25,3 +25,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)
 settings.register_profile("dev", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config: "pytest.Config") -> None:  # noqa: F821 - pytest's hook
+    config.addinivalue_line(
+        "markers",
+        "backend_neutral: the module never runs Keras, so one Keras backend covers it "
+        "(make test-modern runs it on TensorFlow only, not again on JAX)",
+    )

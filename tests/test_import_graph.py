@@ -2,6 +2,9 @@
 
 Every import statement counts, at module level or inside a function (a lazy
 import is still a dependency). The library is every module outside
+
+#: Runs no Keras: one Keras backend covers it (make test-modern).
+pytestmark = pytest.mark.backend_neutral
 ``companion.book``; ``companion.book`` (the chapters' trials, grading, glue and
 plotting) may import the library, never the other way round.
 """
@@ -14,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 
 ROOT = Path(__file__).resolve().parents[1] / "companion"
 HARNESS = "companion.book"

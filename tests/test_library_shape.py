@@ -13,6 +13,10 @@ import pytest
 import companion
 import companion.ranking
 
+#: Runs no Keras: one Keras backend covers it (make test-modern).
+pytestmark = pytest.mark.backend_neutral
+
+
 ROOT = Path(companion.__file__).parent
 #: Longest body of a library function, in lines, docstring excluded.
 MAX_BODY = 50

@@ -11,6 +11,10 @@ import pytest
 
 from notebook_guard import BOOK, ROOT, book_notebooks, execution_problems, toc_problems
 
+#: Runs no Keras: one Keras backend covers it (make test-modern).
+pytestmark = pytest.mark.backend_neutral
+
+
 NOTEBOOKS = book_notebooks()
 
 

@@ -11,10 +11,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+#: Runs no Keras: one Keras backend covers it (make test-modern).
+pytestmark = pytest.mark.backend_neutral
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import portability  # noqa: E402
+
 
 # A float64 matrix product summed to the last bit: different OpenBLAS kernels
 # add in different orders, so the 17th digit differs between them.

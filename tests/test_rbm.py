@@ -14,6 +14,9 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from companion.rbm import HISTORY_KEYS, RBM, exact_log_likelihood, feature_accuracy, load_split, log_partition
 
+#: Runs no Keras: one Keras backend covers it (make test-modern).
+pytestmark = pytest.mark.backend_neutral
+
 
 def tiny_rbm(n_visible: int = 4, n_hidden: int = 3, visible: str = "bernoulli", seed: int = 0) -> RBM:
     """An RBM with random (not trained) parameters of a useful size."""

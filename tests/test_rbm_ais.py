@@ -20,6 +20,9 @@ from companion.rbm import (
     log_partition,
 )
 
+#: Runs no Keras: one Keras backend covers it (make test-modern).
+pytestmark = pytest.mark.backend_neutral
+
 
 def test_ais_matches_exact_log_z_on_trained_bernoulli_rbms_over_20_seeds() -> None:
     # Trained RBMs (CD-1 and PCD-1, 30 epochs at rate 0.1: weights up to about

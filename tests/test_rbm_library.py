@@ -16,6 +16,9 @@ from sklearn.preprocessing import MinMaxScaler
 from companion.rbm import RBM, load_split
 from companion.rbm._estimator import GAUSSIAN_SCALE_LIMIT, RANGE_TOLERANCE, DataRangeWarning
 
+#: Runs no Keras: one Keras backend covers it (make test-modern).
+pytestmark = pytest.mark.backend_neutral
+
 
 def rounding_noise_data() -> np.ndarray:
     """Real-valued data that MinMaxScaler maps to a maximum of 1.0000000000000002."""

@@ -10,6 +10,9 @@ from companion.book import (
     SEEDS, error_jitter, held_out_likelihood, likelihood_trace, over_seeds,
 )
 
+#: Runs no Keras: one Keras backend covers it (make test-modern).
+pytestmark = pytest.mark.backend_neutral
+
 
 def _data(n: int = 120, d: int = 10, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)

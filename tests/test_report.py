@@ -11,6 +11,9 @@ import pytest
 
 from companion.book import glue, sig
 
+#: Runs no Keras: one Keras backend covers it (make test-modern).
+pytestmark = pytest.mark.backend_neutral
+
 
 @pytest.mark.parametrize(
     ("x", "expected", "kind"),
