@@ -5,14 +5,20 @@ of :data:`companion.diagnose.REGISTRY` is a seeded specification; the builders
 here turn it into a run: :func:`ranking_case` (a Keras run), :func:`rbm_case`
 (a fitted RBM) and :func:`data_case` (learning-to-rank rows). Chapters call them
 to reproduce their runs, so that the chapter and the doctor's test run the same
-thing.
+thing (``tests/test_cases.py`` checks that each chapter does).
+
+A case's settings are a frozen dataclass of its family
+(:class:`~companion.diagnose._registry.RankingSpec`, ``KerasSpec``,
+``RBMSpec``, ``DataSpec``), each setting's default in that class; a chapter
+varies one with :func:`dataclasses.replace` on :func:`case_spec`. The
+builders also take a mapping of the settings (the doctor's out-of-sample
+scenarios), converted by the spec's ``of``: a misspelt key is a ``TypeError``.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional
 
 import numpy as np

@@ -221,7 +221,7 @@ class KerasSpec(_Spec):
     output_activation, loss : str
         ``"auto"``: sigmoid and binary cross-entropy for a binary task, linear
         and mean squared error for regression (:meth:`head`).
-    optimizer, rate, epochs : 
+    optimizer, rate, epochs
         Training settings.
     sample_weight : float, optional
         A constant weight for every training row.
