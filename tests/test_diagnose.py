@@ -224,7 +224,7 @@ def test_diagnose_ranking_data_errors(X, y, qid, match) -> None:  # type: ignore
         ("learning rate 1e-4", "learning-rate-too-low"),
         ("raw digits, BernoulliRBM", "unscaled-data"),
         ("raw wine, Gaussian units", "unscaled-data"),
-        ("50 digits, 400 epochs", "overfitting"),
+        ("200 digits, 400 epochs", "overfitting"),
     ],
 )
 def test_diagnose_rbm_names_each_failure(case: str, cause: str) -> None:

@@ -27,6 +27,7 @@ from companion.book._cases import (
     RBM_CASES,
     KerasCase,
     RankingCase,
+    case_spec,
     data_case,
     fit_rbm,
     keras_case,
@@ -34,6 +35,7 @@ from companion.book._cases import (
     keras_trial,
     make_keras_run,
     make_ranking_run,
+    query_split,
     ranking_case,
     rbm_case,
 )
@@ -110,6 +112,11 @@ from companion.diagnose._registry import (
     SPREAD_TOLERANCE,
     STUCK_PROGRESS,
     UNIFORM_TOLERANCE,
+    DataSpec,
+    KerasSpec,
+    RankingSpec,
+    RBMSpec,
+    SyntheticSpec,
 )
 from companion.ranking._limits import EPSILON_BEST_GAP, FLT_MIN, PADDED_UNDERFLOW_SCORE, TFR_PAD_LOGIT
 
@@ -177,6 +184,13 @@ __all__ = [
     "data_case",
     "make_ranking_run",
     "fit_rbm",
+    "case_spec",
+    "query_split",
+    "RankingSpec",
+    "KerasSpec",
+    "RBMSpec",
+    "DataSpec",
+    "SyntheticSpec",
     "RANKING_CASES",
     "RBM_CASES",
     "DATA_CASES",

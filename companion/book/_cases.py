@@ -5,27 +5,34 @@ of :data:`companion.diagnose.REGISTRY` is a seeded specification; the builders
 here turn it into a run: :func:`ranking_case` (a Keras run), :func:`rbm_case`
 (a fitted RBM) and :func:`data_case` (learning-to-rank rows). Chapters call them
 to reproduce their runs, so that the chapter and the doctor's test run the same
-thing.
+thing (``tests/test_cases.py`` checks that each chapter does).
+
+A case's settings are a frozen dataclass of its family
+(:class:`~companion.diagnose._registry.RankingSpec`, ``KerasSpec``,
+``RBMSpec``, ``DataSpec``), each setting's default in that class; a chapter
+varies one with :func:`dataclasses.replace` on :func:`case_spec`. The
+builders also take a mapping of the settings (the doctor's out-of-sample
+scenarios), converted by the spec's ``of``: a misspelt key is a ``TypeError``.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from sklearn.preprocessing import StandardScaler
 
-from companion.diagnose._registry import Case
+from companion.diagnose._registry import Case, DataSpec, KerasSpec, RankingSpec, RBMSpec, Spec
 from companion.diagnose._registry import case as _case
 from companion.diagnose._registry import cases_of
 
 __all__ = [
     "RankingCase", "KerasCase", "ranking_case", "rbm_case", "data_case", "keras_case",
     "make_ranking_run", "make_keras_run", "keras_final_losses", "keras_trial", "fit_rbm",
-    "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES", "nan_watch"
+    "RANKING_CASES", "RBM_CASES", "DATA_CASES", "KERAS_CASES", "nan_watch", "case_spec", "query_split"
 ]
 
 #: Ranking cases: name -> expected cause, or None for a healthy run (from the registry).
@@ -43,6 +50,20 @@ def _known(name: str, known: Mapping[str, Optional[str]], kind: str) -> Case:
     if name not in known:
         raise ValueError(f"unknown {kind} case {name!r}; known: {', '.join(known)}.")
     return _case(name)
+
+
+def case_spec(name: str) -> Spec:
+    """The settings of the registry's case `name` (a :class:`RankingSpec`, :class:`RBMSpec`, ...).
+
+    A chapter that varies its case builds from it, as in
+    ``fit_rbm(replace(case_spec("learning rate 1.0"), learning_rate=0.3))``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
+    return _case(name).spec
 
 
 @dataclass
@@ -63,6 +84,8 @@ class RankingCase:
         Lists per batch.
     sample : (X, y), optional
         What to give a doctor as its sample, if not the first 64 training lists.
+    spec : RankingSpec
+        The settings it was built from.
     """
 
     X_train: NDArray[Any]
@@ -74,6 +97,36 @@ class RankingCase:
     epochs: int = 10
     batch_size: int = 16
     sample: Optional[tuple[NDArray[Any], NDArray[Any]]] = None
+    spec: RankingSpec = RankingSpec()
+
+    def lists(self) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
+        """``(X_train, y_train, X_val, y_val)``: the data of :func:`train_scorer`."""
+        return self.X_train, self.y_train, self.X_val, self.y_val
+
+    def trial(self, seed: int, **changes: Any) -> dict[str, Any]:
+        """Train the case's scorer once with :func:`train_scorer` (one arm of a trial over seeds).
+
+        The case's data and settings (scorer, Adam's rate, epochs, batch
+        size, loss), seeded with `seed`; `changes` are passed on to
+        ``train_scorer`` and replace the case's (``epochs=5``,
+        ``output_initializer="zeros"``, ``track_ndcg=True``, ...).
+
+        Raises
+        ------
+        ValueError
+            If the case does not train lists with Adam (``train_scorer``'s
+            optimiser).
+        """
+        from companion.book._ranking import train_scorer
+
+        if self.spec.optimizer != "adam" or self.spec.rows:
+            raise ValueError("train_scorer trains lists with Adam; this case uses "
+                             f"{self.spec.optimizer!r}{' on rows' if self.spec.rows else ''}: use run().")
+        settings: dict[str, Any] = {
+            "loss": self.loss, "epochs": self.epochs, "learning_rate": self.spec.rate,
+            "batch_size": self.batch_size, "hidden": self.spec.hidden, "activation": self.spec.activation,
+            "output_activation": self.spec.output_activation}
+        return train_scorer(self.lists(), seed=seed, **{**settings, **changes})
 
     def doctor_sample(self, n: int = 64) -> tuple[NDArray[Any], NDArray[Any]]:
         """The lists a doctor should watch: :attr:`sample`, or the first `n` training lists."""
@@ -81,7 +134,14 @@ class RankingCase:
 
     def run(self, callbacks: Optional[list[Any]] = None) -> dict[str, list[float]]:
         """Train a fresh model with `callbacks`; return the Keras history."""
-        model = self.build()
+        return self.fit(self.build(), callbacks)
+
+    def fit(self, model: Any, callbacks: Optional[list[Any]] = None) -> dict[str, list[float]]:
+        """Train `model` (from :attr:`build`) as the case trains, with `callbacks`; return the Keras history.
+
+        For a chapter that looks at the model itself (its weights before and
+        after, its gradients); :meth:`run` builds a fresh one.
+        """
         history: dict[str, list[float]] = model.fit(
             self.X_train, self.y_train, validation_data=(self.X_val, self.y_val), epochs=self.epochs,
             batch_size=self.batch_size, verbose=0, callbacks=callbacks or []).history
@@ -98,24 +158,14 @@ def _loss(kind: str) -> Any:
     return tfr.keras.losses.ListMLELoss()
 
 
-def make_ranking_run(spec: Mapping[str, Any], seed: int = 0) -> RankingCase:
+def make_ranking_run(spec: "Spec | Mapping[str, Any]", seed: int = 0) -> RankingCase:
     """Build a ranking run from a specification (the settings of a registry case).
 
     Parameters
     ----------
-    spec : mapping
-        Keys (all optional): ``data`` (keyword arguments of
-        :func:`companion.ranking.make_ranking_data`; default 300 queries of
-        10 documents), ``columns`` (feature columns to keep), ``standardise``
-        (default True: StandardScaler fitted on training rows), ``rows``
-        (one row per document instead of lists), ``pad`` (list size to
-        truncate or pad to), ``hidden`` (default ``(32,)``), ``activation``
-        (default ``"relu"``), ``output_activation``, ``rate`` (Adam, default
-        0.01), ``optimizer`` (``"adam"``, the default, or ``"sgd"``),
-        ``epochs`` (default 10), ``loss`` (``"tensorflow-ranking"``, the
-        default, or ``"exact"``), ``batch_size`` (default 16),
-        ``sample`` (``"lists"``: the doctor watches the grouped lists even when
-        the model is fit on rows).
+    spec : RankingSpec or mapping
+        The run's settings (a mapping of them is converted with
+        :meth:`RankingSpec.of`: a misspelt key is a ``TypeError``).
     seed : int, default=0
         Seed of the data; the model's initialisation follows TensorFlow's
         global seed (:func:`companion.seed_everything`).
@@ -124,43 +174,67 @@ def make_ranking_run(spec: Mapping[str, Any], seed: int = 0) -> RankingCase:
     -------
     RankingCase
         The first two thirds of the queries train, the next sixth validates
-        (of 300 queries: 0-199 and 200-249).
+        (of 300 queries: 0-199 and 200-249; :func:`query_split`).
     """
     from companion import _keras
     from companion.ranking import group_lists, make_ranking_data, make_scorer
 
-    kwargs: dict[str, Any] = {"n_queries": 300, "list_size": 10, **dict(spec.get("data", {})), "random_state": seed}
-    data = make_ranking_data(**kwargs)
-    n = int(kwargs["n_queries"])
-    train, val = data.qid < (2 * n) // 3, (data.qid >= (2 * n) // 3) & (data.qid < (5 * n) // 6)
-    X = data.X if spec.get("columns") is None else data.X[:, list(spec["columns"])]
-    if spec.get("standardise", True):
+    spec = RankingSpec.of(spec)
+    data = make_ranking_data(**spec.data.kwargs(), random_state=seed)
+    train, val, _ = query_split(data.qid, spec.data.n_queries)
+    X = data.X if spec.columns is None else data.X[:, list(spec.columns)]
+    if spec.standardise:
         X = StandardScaler().fit(X[train]).transform(X)
-    size = spec.get("pad")
 
     def lists(mask: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # truncation to `pad` is on purpose
-            return group_lists(X[mask], data.y[mask], qid=data.qid[mask], list_size=size)
+            return group_lists(X[mask], data.y[mask], qid=data.qid[mask], list_size=spec.pad)
 
     (X_tr, y_tr), (X_va, y_va) = lists(train), lists(val)
-    sample = (X_tr[:64], y_tr[:64]) if spec.get("sample") == "lists" else None
-    if spec.get("rows"):
+    sample = (X_tr[:64], y_tr[:64]) if spec.sample == "lists" else None
+    if spec.rows:
         X_tr, y_tr = X[train].astype(np.float32), data.y[train][:, None].astype(np.float32)
         X_va, y_va = X[val].astype(np.float32), data.y[val][:, None].astype(np.float32)
-    loss = _loss(str(spec.get("loss", "tensorflow-ranking")))
-    hidden = tuple(spec.get("hidden", (32,)))
+    loss = _loss(spec.loss)
 
     def build() -> Any:
-        model = make_scorer(hidden=hidden, activation=str(spec.get("activation", "relu")),
-                            output_activation=spec.get("output_activation"))
+        model = make_scorer(hidden=spec.hidden, activation=spec.activation,
+                            output_activation=spec.output_activation)
         optimizers = _keras.keras().optimizers
-        optimizer = optimizers.SGD if spec.get("optimizer") == "sgd" else optimizers.Adam
-        model.compile(optimizer=optimizer(float(spec.get("rate", 0.01))), loss=loss)
+        optimizer = optimizers.SGD if spec.optimizer == "sgd" else optimizers.Adam
+        model.compile(optimizer=optimizer(spec.rate), loss=loss)
         return model
 
-    return RankingCase(X_tr, y_tr, X_va, y_va, build, loss, epochs=int(spec.get("epochs", 10)),
-                       batch_size=int(spec.get("batch_size", 16)), sample=sample)
+    return RankingCase(X_tr, y_tr, X_va, y_va, build, loss, epochs=spec.epochs, batch_size=spec.batch_size,
+                       sample=sample, spec=spec)
+
+
+def query_split(qid: ArrayLike, n_queries: int = 300) -> tuple[NDArray[np.bool_], NDArray[np.bool_],
+                                                                 NDArray[np.bool_]]:
+    """The ranking chapters' split of `n_queries` queries by id: two thirds, a sixth, a sixth.
+
+    Of 300 queries: ids 0-199 train, 200-249 validate, 250-299 test
+    (:func:`split_by_query` groups the same split into lists).
+
+    Parameters
+    ----------
+    qid : array-like of shape (n_rows,)
+        Query id of each row (0 to ``n_queries - 1``).
+    n_queries : int, default=300
+
+    Returns
+    -------
+    (train, val, test) : boolean masks of shape (n_rows,)
+
+    Examples
+    --------
+    >>> [int(m.sum()) for m in query_split(np.arange(300))]
+    [200, 50, 50]
+    """
+    q = np.asarray(qid)
+    train_below, val_below = (2 * n_queries) // 3, (5 * n_queries) // 6
+    return q < train_below, (q >= train_below) & (q < val_below), q >= val_below
 
 
 def ranking_case(name: str, seed: Optional[int] = None) -> RankingCase:
@@ -184,27 +258,25 @@ def ranking_case(name: str, seed: Optional[int] = None) -> RankingCase:
     ValueError
         For an unknown name.
     """
-    spec = _known(name, RANKING_CASES, "ranking")
-    return make_ranking_run(spec.spec, spec.seed if seed is None else seed)
+    found = _known(name, RANKING_CASES, "ranking")
+    return make_ranking_run(found.spec, found.seed if seed is None else seed)
 
 
-def fit_rbm(spec: Mapping[str, Any], seed: int = 0) -> tuple[Any, NDArray[Any]]:
+def fit_rbm(spec: "Spec | Mapping[str, Any]", seed: int = 0, *,
+            split_seed: Optional[int] = None) -> tuple[Any, NDArray[Any]]:
     """Fit an RBM from a specification (the settings of a registry case).
 
     Parameters
     ----------
-    spec : mapping
-        Keys (all optional): ``dataset`` (``"digits"``, the default, or
-        ``"wine"``), ``scaling`` (of :func:`companion.rbm.load_split`;
-        default min-max for Bernoulli units, ``"standard"`` for Gaussian),
-        ``visible`` (``"bernoulli"`` or ``"gaussian"``), ``sklearn`` (fit
-        scikit-learn's ``BernoulliRBM`` instead), ``binary_rows`` (keep that
-        many rows, binarised at 0.5), ``n_components`` (default 100, 16 for
-        Gaussian units), ``learning_rate`` (default 0.06, 0.01 for Gaussian),
-        ``n_iter`` (default 20, 50 for Gaussian), ``validation_fraction``
-        (default 0.1), ``batch_size`` (default 10).
+    spec : RBMSpec or mapping
+        The run's settings (a mapping of them is converted with
+        :meth:`RBMSpec.of`: a misspelt key is a ``TypeError``).
     seed : int, default=0
-        ``random_state`` of the RBM (and of the held-out split).
+        ``random_state`` of the RBM.
+    split_seed : int, optional
+        ``random_state`` of the train/test split (:func:`companion.rbm.load_split`);
+        default `seed`. A chapter that varies only the RBM's seed over one
+        split sets it.
 
     Returns
     -------
@@ -215,29 +287,22 @@ def fit_rbm(spec: Mapping[str, Any], seed: int = 0) -> tuple[Any, NDArray[Any]]:
     from companion.rbm import RBM, load_split
     from companion.rbm._estimator import DataRangeWarning
 
-    visible = str(spec.get("visible", "bernoulli"))
-    gaussian = visible == "gaussian"
-    default_scaling = "standard" if gaussian else "minmax"
-    scaling = spec.get("scaling", default_scaling)
-    X = load_split(str(spec.get("dataset", "digits")), scaling=scaling, random_state=seed)[0]
-    if spec.get("binary_rows"):
-        X = (X[: int(spec["binary_rows"])] > 0.5).astype(np.float64)
-    n_components = int(spec.get("n_components", 16 if gaussian else 100))
-    rate = float(spec.get("learning_rate", 0.01 if gaussian else 0.06))
-    n_iter = int(spec.get("n_iter", 50 if gaussian else 20))
+    spec = RBMSpec.of(spec)
+    scaling, n_components, rate, n_iter = spec.settings()
+    X = load_split(spec.dataset, scaling=scaling, random_state=seed if split_seed is None else split_seed)[0]
+    if spec.binary_rows is not None:
+        X = (X[: spec.binary_rows] > 0.5).astype(np.float64)
     with np.errstate(over="ignore"), warnings.catch_warnings():
         # Failing cases are failures on purpose: RBM's own warning about unscaled
         # data is expected, and the doctor must find the cause too.
         warnings.simplefilter("ignore", DataRangeWarning)
-        if spec.get("sklearn"):
-            model: Any = BernoulliRBM(n_components=n_components, learning_rate=rate,
-                                      batch_size=int(spec.get("batch_size", 10)), n_iter=n_iter,
-                                      random_state=seed).fit(X)
+        if spec.sklearn:
+            model: Any = BernoulliRBM(n_components=n_components, learning_rate=rate, batch_size=spec.batch_size,
+                                      n_iter=n_iter, random_state=seed).fit(X)
         else:
-            model = RBM(n_components=n_components, visible=visible, learning_rate=rate, n_iter=n_iter,
-                        batch_size=int(spec.get("batch_size", 10)),
-                        validation_fraction=float(spec.get("validation_fraction", 0.1)), dtype="float64",
-                        random_state=seed).fit(X)
+            model = RBM(n_components=n_components, visible=spec.visible, learning_rate=rate, n_iter=n_iter,
+                        batch_size=spec.batch_size, validation_fraction=spec.validation_fraction,
+                        dtype="float64", random_state=seed).fit(X)
     return model, X
 
 
@@ -263,16 +328,15 @@ def rbm_case(name: str, seed: Optional[int] = None) -> tuple[Any, NDArray[Any]]:
     ValueError
         For an unknown name.
     """
-    spec = _known(name, RBM_CASES, "RBM")
-    return fit_rbm(spec.spec, spec.seed if seed is None else seed)
+    found = _known(name, RBM_CASES, "RBM")
+    return fit_rbm(found.spec, found.seed if seed is None else seed)
 
 
 def data_case(name: str, seed: Optional[int] = None) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Rows ``(X, y, qid)`` of one of the registry's data cases (see :data:`DATA_CASES`).
 
-    Spec keys: ``data`` (keyword arguments of
-    :func:`companion.ranking.make_ranking_data`) and ``qid`` (``"row"``: one
-    query id per row, the grouping bug).
+    Built from the case's :class:`DataSpec`: the generator's settings, and
+    the query ids (``"row"``: one per row, the grouping bug).
 
     Raises
     ------
@@ -282,9 +346,9 @@ def data_case(name: str, seed: Optional[int] = None) -> tuple[NDArray[Any], NDAr
     from companion.ranking import make_ranking_data
 
     found = _known(name, DATA_CASES, "data")
-    spec = found.spec
-    data = make_ranking_data(**{**dict(spec.get("data", {})), "random_state": found.seed if seed is None else seed})
-    qid = np.arange(len(data.y)) if spec.get("qid") == "row" else data.qid
+    spec = DataSpec.of(found.spec)
+    data = make_ranking_data(**spec.data.kwargs(), random_state=found.seed if seed is None else seed)
+    qid = np.arange(len(data.y)) if spec.qid == "row" else data.qid
     return data.X, data.y, qid
 
 
@@ -329,7 +393,7 @@ class KerasCase:
         return history
 
 
-def make_keras_run(spec: Mapping[str, Any], seed: int = 0) -> KerasCase:
+def make_keras_run(spec: "Spec | Mapping[str, Any]", seed: int = 0) -> KerasCase:
     """Build a small pointwise Keras run from a specification (the settings of a registry case).
 
     The data: 600 training and 200 validation rows of 8 standard normal
@@ -339,19 +403,9 @@ def make_keras_run(spec: Mapping[str, Any], seed: int = 0) -> KerasCase:
 
     Parameters
     ----------
-    spec : mapping
-        Keys (all optional): ``task`` (``"binary"``, the default, or
-        ``"regression"``), ``scales`` (a factor per feature: raw units),
-        ``integer_columns`` (columns rounded to whole numbers, kept as
-        integers: counts), ``inputs`` (``"zeros"``: every input 0, as when
-        the features never reach the model), ``normalise`` (a Keras
-        ``Normalization`` layer adapted to the training rows comes first),
-        ``hidden`` (default ``(16,)``, ReLU), ``output_activation`` (default
-        sigmoid for binary, linear for regression), ``loss`` (default
-        binary cross-entropy, or mean squared error), ``optimizer``
-        (``"adam"``, the default, or ``"sgd"``), ``rate`` (default 0.01),
-        ``epochs`` (default 8), ``sample_weight`` (a constant weight for
-        every training row).
+    spec : KerasSpec or mapping
+        The run's settings (a mapping of them is converted with
+        :meth:`KerasSpec.of`: a misspelt key is a ``TypeError``).
     seed : int, default=0
         Seed of the data; the model's initialisation follows TensorFlow's
         global seed (:func:`companion.seed_everything`).
@@ -360,21 +414,32 @@ def make_keras_run(spec: Mapping[str, Any], seed: int = 0) -> KerasCase:
     -------
     KerasCase
     """
-    from companion import _keras
+    spec = KerasSpec.of(spec)
+    X, y, inputs = _keras_data(spec, seed)
+    train, val = slice(0, 600), slice(600, len(y))
 
+    def part(rows: slice) -> Any:
+        return [a[rows] for a in inputs] if isinstance(inputs, list) else inputs[rows]
+
+    weights = None if spec.sample_weight is None else np.full(600, spec.sample_weight, dtype=np.float32)
+    return KerasCase(part(train), y[train], part(val), y[val], lambda: _keras_model(spec, X, inputs, train),
+                     epochs=spec.epochs, sample_weight=weights)
+
+
+def _keras_data(spec: KerasSpec, seed: int) -> tuple[NDArray[Any], NDArray[Any], Any]:
+    """The features (float32), the targets and the model's inputs (the features, or [floats, integers])."""
     rng = np.random.default_rng(seed)
     n, n_features = 800, 8
     Z = rng.normal(size=(n, n_features))
     signal = Z @ rng.normal(size=n_features) / np.sqrt(n_features) + 0.3 * rng.normal(size=n)
-    task = str(spec.get("task", "binary"))
-    if task == "binary":
+    if spec.task == "binary":
         y = (signal > 0).astype(np.float32)
     else:
         y = np.clip(50.0 + 10.0 * signal, 0.0, 100.0).astype(np.float32)
-    X: NDArray[Any] = Z * np.asarray(spec.get("scales", [1.0] * n_features), dtype=np.float64)
-    if spec.get("inputs") == "zeros":
+    X: NDArray[Any] = Z * np.asarray(spec.scales, dtype=np.float64)
+    if spec.inputs == "zeros":
         X = np.zeros_like(X)
-    integer = list(spec.get("integer_columns", []))
+    integer = list(spec.integer_columns)
     if integer:
         X[:, integer] = np.abs(np.round(X[:, integer]))
     X = X.astype(np.float32)
@@ -382,44 +447,36 @@ def make_keras_run(spec: Mapping[str, Any], seed: int = 0) -> KerasCase:
     if integer:  # counts arrive as integers, in an input of their own
         rest = [j for j in range(n_features) if j not in integer]
         inputs = [X[:, rest], X[:, integer].astype(np.int64)]
-    train = slice(0, 600)
-    val = slice(600, n)
+    return X, y, inputs
 
-    def part(rows: slice) -> Any:
-        return [a[rows] for a in inputs] if isinstance(inputs, list) else inputs[rows]
 
-    hidden = tuple(spec.get("hidden", (16,)))
-    output_activation = spec.get("output_activation", "sigmoid" if task == "binary" else None)
-    loss = str(spec.get("loss", "binary_crossentropy" if task == "binary" else "mse"))
+def _keras_model(spec: KerasSpec, X: NDArray[Any], inputs: Any, train: slice) -> Any:
+    """A fresh, compiled model for the run of `spec` (its inputs: `inputs`; `train`: rows to adapt to)."""
+    from companion import _keras
 
-    def build() -> Any:
-        keras = _keras.keras()
-        if isinstance(inputs, list):
-            parts = [keras.Input((a.shape[1],), dtype="float32" if a.dtype == np.float32 else "int64")
-                     for a in inputs]
-            x = keras.layers.Concatenate()([parts[0], keras.layers.Lambda(_as_float32)(parts[1])])
-            model_inputs: Any = parts
-        else:
-            parts = [keras.Input((n_features,))]
-            x, model_inputs = parts[0], parts[0]
-        if spec.get("normalise"):
-            norm = keras.layers.Normalization()
-            norm.adapt(np.concatenate([a[train].reshape(600, -1).astype(np.float32) for a in inputs], axis=1)
-                       if isinstance(inputs, list) else X[train])
-            x = norm(x)
-        for units in hidden:
-            x = keras.layers.Dense(units, activation="relu")(x)
-        out = keras.layers.Dense(1, activation=output_activation)(x)
-        model = keras.Model(model_inputs, out)
-        optimizers = keras.optimizers
-        optimizer = optimizers.SGD if spec.get("optimizer") == "sgd" else optimizers.Adam
-        model.compile(optimizer=optimizer(float(spec.get("rate", 0.01))), loss=loss)
-        return model
-
-    weight = spec.get("sample_weight")
-    weights = None if weight is None else np.full(600, float(weight), dtype=np.float32)
-    return KerasCase(part(train), y[train], part(val), y[val], build, epochs=int(spec.get("epochs", 8)),
-                     sample_weight=weights)
+    keras = _keras.keras()
+    if isinstance(inputs, list):
+        parts = [keras.Input((a.shape[1],), dtype="float32" if a.dtype == np.float32 else "int64")
+                 for a in inputs]
+        x = keras.layers.Concatenate()([parts[0], keras.layers.Lambda(_as_float32)(parts[1])])
+        model_inputs: Any = parts
+    else:
+        parts = [keras.Input((X.shape[1],))]
+        x, model_inputs = parts[0], parts[0]
+    if spec.normalise:
+        norm = keras.layers.Normalization()
+        n_train = train.stop - (train.start or 0)
+        norm.adapt(np.concatenate([a[train].reshape(n_train, -1).astype(np.float32) for a in inputs], axis=1)
+                   if isinstance(inputs, list) else X[train])
+        x = norm(x)
+    for units in spec.hidden:
+        x = keras.layers.Dense(units, activation="relu")(x)
+    output_activation, loss = spec.head()
+    out = keras.layers.Dense(1, activation=output_activation)(x)
+    model = keras.Model(model_inputs, out)
+    optimizer = keras.optimizers.SGD if spec.optimizer == "sgd" else keras.optimizers.Adam
+    model.compile(optimizer=optimizer(spec.rate), loss=loss)
+    return model
 
 
 def _as_float32(t: Any) -> Any:
@@ -476,8 +533,8 @@ def keras_trial(name: str, seeds: Any = range(5), stop_on_nan: bool = True, **ch
         ``TerminateOnNaN`` does (its final losses are then NaN): a run that
         diverged does not come back, and stopping saves the time.
     **changes
-        Settings that replace the case's own (see :func:`make_keras_run`),
-        such as ``rate=0.05``.
+        Settings that replace the case's own (fields of :class:`KerasSpec`),
+        such as ``rate=0.05``; a misspelt one is a ``TypeError``.
 
     Returns
     -------
@@ -492,7 +549,7 @@ def keras_trial(name: str, seeds: Any = range(5), stop_on_nan: bool = True, **ch
     """
     from companion import seed_everything
 
-    spec = {**_known(name, KERAS_CASES, "Keras").spec, **changes}
+    spec = replace(KerasSpec.of(_known(name, KERAS_CASES, "Keras").spec), **changes)
     train, val, fall, dead, found = [], [], [], [], []
     for seed in seeds:
         seed_everything(seed)

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, Optional
 import numpy as np
 
 from companion.book._cases import nan_watch  # defined there (no import cycle); part of this module's API
+from companion.diagnose._registry import Spec
 
 __all__ = ["Scenario", "holdout_scenarios", "book_cases", "evaluate_doctor", "run_scenario", "scores_table",
            "confusion_table", "range_rule", "nan_watch"]
@@ -36,8 +37,9 @@ class Scenario:
         :func:`diagnose_rbm`.
     expected : str or None
         The cause it shows; ``None`` for a healthy run.
-    spec : dict
-        Settings for :func:`make_ranking_run` or :func:`fit_rbm`.
+    spec : RankingSpec, RBMSpec, KerasSpec or dict
+        Settings for :func:`make_ranking_run`, :func:`fit_rbm` or
+        :func:`make_keras_run` (a dict of them is converted there).
     form : str
         How the ranking data reach ``fit`` and the doctor: ``"arrays"``,
         ``"dict"`` (a dict of features, functional model), ``"dataset"`` (a
@@ -56,7 +58,7 @@ class Scenario:
     name: str
     family: str
     expected: Optional[str]
-    spec: Mapping[str, Any] = field(default_factory=dict)
+    spec: "Spec | Mapping[str, Any]" = field(default_factory=dict)
     form: str = "arrays"
     seed: int = 0
     batch: int = 1
