@@ -232,8 +232,10 @@ def query_split(qid: ArrayLike, n_queries: int = 300) -> tuple[NDArray[np.bool_]
     >>> [int(m.sum()) for m in query_split(np.arange(300))]
     [200, 50, 50]
     """
+    from companion.book._ranking import split_bounds
+
     q = np.asarray(qid)
-    train_below, val_below = (2 * n_queries) // 3, (5 * n_queries) // 6
+    train_below, val_below = split_bounds(n_queries)
     return q < train_below, (q >= train_below) & (q < val_below), q >= val_below
 
 

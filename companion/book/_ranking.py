@@ -375,13 +375,28 @@ def longest_zero_list(*, even: bool, max_len: int = 12, step: float = 0.01) -> t
     return len(s), s
 
 
+def split_bounds(n_queries: int = 300) -> tuple[int, int]:
+    """The query ids that end the ranking chapters' training and validation splits.
+
+    Two thirds of the queries train, a sixth validates, a sixth tests: of
+    300, ids 0-199, 200-249 and 250-299. The one home of that split, read by
+    :func:`split_by_query` and :func:`companion.book.query_split`.
+
+    Examples
+    --------
+    >>> split_bounds(), split_bounds(60)
+    ((200, 250), (40, 50))
+    """
+    return (2 * n_queries) // 3, (5 * n_queries) // 6
+
+
 def split_by_query(
     qid: ArrayLike,
     X: ArrayLike,
     y: ArrayLike,
     *,
-    train_below: int = 200,
-    val_below: int = 250,
+    train_below: Optional[int] = None,
+    val_below: Optional[int] = None,
     list_size: Optional[int] = None,
 ) -> dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]]:
     """Split rows by query id into training, validation and test lists.
@@ -398,8 +413,9 @@ def split_by_query(
         Features (scale them before, with a scaler fitted on training rows).
     y : array-like of shape (n_rows,)
         Labels.
-    train_below, val_below : int
-        The query ids that end the training and the validation split.
+    train_below, val_below : int, optional
+        The query ids that end the training and the validation split;
+        default :func:`split_bounds` of 300 queries (200 and 250).
     list_size : int, optional
         Pad every list to this length (label -1), as ``group_lists`` does.
 
@@ -417,6 +433,9 @@ def split_by_query(
 
     q = np.asarray(qid)
     X_arr, y_arr = np.asarray(X), np.asarray(y)
+    default_train, default_val = split_bounds()
+    train_below = default_train if train_below is None else train_below
+    val_below = default_val if val_below is None else val_below
     if train_below >= val_below:
         raise ValueError(f"train_below ({train_below}) must be below val_below ({val_below}).")
     masks = {"train": q < train_below, "val": (q >= train_below) & (q < val_below), "test": q >= val_below}
