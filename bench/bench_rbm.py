@@ -156,6 +156,7 @@ def _timed_parts(parts: dict[str, float]) -> Iterator[None]:
         (RBM, "_check_X", "setup"),
         (RBM, "_initialise", "setup"),
     ]
+    targets = [target for target in targets if hasattr(target[0], target[1])]  # earlier versions lack some
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
 
     def timed(fn: Callable[..., Any], part: str) -> Callable[..., Any]:
