@@ -251,3 +251,55 @@ def test_norm_matches_numpy_bit_for_bit() -> None:
     for dtype in (np.float32, np.float64):
         for a in (rng.normal(size=(64, 100)).astype(dtype), np.asfortranarray(rng.normal(size=(30, 7))).astype(dtype)):
             assert _norm(a) == float(np.linalg.norm(a))
+
+
+def test_float64_visible_sample_matches_tanh_form_bit_for_bit() -> None:
+    """The float64 visible sample screens with the exp form and falls back to
+    the tanh form near the uniform: the same samples as the tanh form then the
+    comparison, from the same random numbers, including units placed within
+    1e-13 of their uniform (where only the fallback decides)."""
+    from companion.rbm._estimator import _logistic_, _Scratch
+
+    rng = np.random.default_rng(2)
+    work = _Scratch(50, 8, 40, np.float64)
+    bias = rng.normal(size=40)
+    uniforms = np.random.default_rng(7).random((50, 40))
+    logits = np.log(uniforms) - np.log1p(-uniforms) - bias  # sigmoid(x + bias) = uniform
+    for x in (rng.normal(scale=4.0, size=(50, 40)), logits, logits + 1e-13, logits - 1e-13, logits * 1e3):
+        expected = np.random.default_rng(7)
+        p = _logistic_(x.copy(), bias)
+        want = (expected.random(p.shape) < p).astype(np.float64)
+        got = x.copy()
+        with np.errstate(all="raise"):
+            work.sample_logistic64(got, bias, np.random.default_rng(7))
+        np.testing.assert_array_equal(got, want)
+
+
+def test_float32_shortcuts_change_a_fit_at_rounding_level_only() -> None:
+    """float32 takes shortcuts that float64 does not (the exp-form logistic in
+    the monitoring, matrix-vector products for the bias steps and the column
+    means): against the plain formulas, three epochs' weights agree within
+    1e-6 and the history within 1e-5 (relative); float64 never takes them."""
+    from scipy.special import expit
+
+    from companion.rbm import _estimator
+
+    X = (np.random.default_rng(3).random((600, 50)) < 0.2).astype(np.float32)
+
+    def plain_bias_steps(self: RBM, work: _estimator._Scratch, scale: float) -> tuple:
+        db = work.V[: work.n].sum(axis=0) - work.V[work.n :].sum(axis=0)
+        return work.H.sum(axis=0), db * scale
+
+    def fits() -> list[RBM]:
+        return [RBM(n_components=30, batch_size=10, n_iter=3, random_state=0, persistent=p).fit(X) for p in (False, True)]
+
+    fast = fits()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_estimator, "_expit_", lambda x: expit(x, out=x))
+        patch.setattr(RBM, "_bias_steps", plain_bias_steps)
+        patch.setattr(RBM, "_column_means", lambda self, X: X.mean(axis=0, dtype=np.float64))
+        plain = fits()
+    for a, b in zip(fast, plain):
+        np.testing.assert_allclose(a.components_, b.components_, rtol=0, atol=1e-6)
+        for key in HISTORY_KEYS:
+            np.testing.assert_allclose(a.history_[key], b.history_[key], rtol=1e-5, atol=1e-7)

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -101,6 +101,23 @@ def _logistic_(x: F32, bias: F32) -> F32:
     return x
 
 
+def _expit_(x: F32) -> F32:
+    """``x = sigmoid(x)`` in place, for the monitoring and :meth:`RBM.transform`.
+
+    float32: the exp form of :func:`_logistic_` (about 2 times faster than
+    scipy's float32 ``expit``, within 1e-7 of it); float64: scipy's
+    ``expit``, with which the book's float64 histories were recorded.
+    """
+    if x.dtype == np.float32:
+        np.negative(x, out=x)
+        with np.errstate(over="ignore", under="ignore"):
+            np.exp(x, out=x)
+            x += x.dtype.type(1.0)
+            np.divide(x.dtype.type(1.0), x, out=x)
+        return x
+    return expit(x, out=x)  # type: ignore[no-any-return]
+
+
 class _Scratch:
     """Preallocated buffers of one mini-batch size: no array is allocated per training step."""
 
@@ -112,6 +129,10 @@ class _Scratch:
         self.dW = np.empty((n_hidden, n_visible), dtype)
         self.u_h, self.u_v = np.empty((n, n_hidden), dtype), np.empty((n, n_visible), dtype)
         self.m_h, self.m_v = np.empty((n, n_hidden), np.bool_), np.empty((n, n_visible), np.bool_)
+        self.signs_abs = np.ones(2 * n, dtype)
+        self.signs = np.concatenate([self.signs_abs[:n], -self.signs_abs[n:]])
+        if np.dtype(dtype) == np.float64:  # for sample_logistic64
+            self.q_v, self.near_v = np.empty((n, n_visible), dtype), np.empty((n, n_visible), np.bool_)
 
     def sample(self, p: F32, out: F32, rng: np.random.Generator) -> None:
         """``out = (uniform < p)``; `out` may be `p`."""
@@ -119,6 +140,38 @@ class _Scratch:
         rng.random(out=u, dtype=u.dtype)
         np.less(u, p, out=mask)
         np.copyto(out, mask)
+
+    def sample_logistic64(self, x: F32, bias: F32, rng: np.random.Generator) -> None:
+        """float64 visible sample ``x = (uniform < sigmoid(x + bias))`` in place, without the tanh pass.
+
+        The same samples, bit for bit, as :func:`_logistic_` then
+        :meth:`sample`, from the same random numbers, in about 0.6 times
+        the time: each uniform is compared with the exp form of the
+        logistic, ``1 / (1 + exp(-z))``, which is within 1e-15 of the tanh
+        form ``p`` (both within a few ulps of the exact logistic, which is
+        at most 1). Where the uniform lies within 1e-12 of it (about one in
+        1e11 units), the decision could differ, and ``p`` itself is computed
+        there, by the tanh form's operations, for those units only.
+        """
+        u, mask, q, near = self.u_v, self.m_v, self.q_v, self.near_v
+        rng.random(out=u, dtype=u.dtype)
+        x += bias  # z, rounded as in _logistic_
+        np.negative(x, out=q)
+        with np.errstate(over="ignore", under="ignore"):
+            np.exp(q, out=q)
+            q += 1.0
+            np.divide(1.0, q, out=q)
+        np.less(u, q, out=mask)
+        np.subtract(u, q, out=q)
+        np.abs(q, out=q)
+        np.less_equal(q, 1e-12, out=near)
+        if near.any():
+            where = np.flatnonzero(near)
+            p = np.tanh(x.ravel()[where] * 0.5)
+            p *= 0.5
+            p += 0.5
+            mask.ravel()[where] = u.ravel()[where] < p
+        np.copyto(x, mask)
 
 
 class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -299,8 +352,10 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         maps outside [0, 1]). Gaussian units: :meth:`fit` warns when the data
         is not standardised.
         """
+        # Bernoulli units: the range check's minimum and maximum catch NaN and
+        # infinity too, so scikit-learn's own pass over X is skipped.
         Xv = validate_data(self, X, reset=reset, accept_sparse="csr", dtype=[np.float64, np.float32],
-                           ensure_min_samples=1)
+                           ensure_min_samples=1, ensure_all_finite=self.visible != "bernoulli")
         if cast:
             Xv = Xv.astype(self._dt, copy=False) if sparse.issparse(Xv) else np.ascontiguousarray(Xv, dtype=self._dt)
         if self.visible == "bernoulli":
@@ -316,6 +371,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         if values.size == 0:
             return Xv
         lo, hi = float(values.min()), float(values.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or infinity: scikit-learn's error
+            assert_all_finite(values, estimator_name=type(self).__name__, input_name="X")
         if lo >= 0.0 and hi <= 1.0:
             return Xv
         if unscaled_mask("bernoulli", low=[lo], high=[hi]).any():
@@ -379,7 +436,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         if self.visible_bias_init == "zero":
             self.intercept_visible_ = np.zeros(n_features, dtype=self._dt)
         else:
-            mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()  # np.matrix for sparse X
+            mean = self._column_means(X)
             if self.visible == "bernoulli":
                 p = np.clip(mean, 1e-3, 1 - 1e-3)
                 self.intercept_visible_ = np.log(p / (1 - p)).astype(self._dt)
@@ -391,16 +448,23 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         self.history_: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
         self._ratios: list[float] = []
 
+    def _column_means(self, X: Any) -> NDArray[np.float64]:
+        """Column means of `X`; dense float32 data in float32 (one matrix-vector product)."""
+        if self.dtype == "float32" and isinstance(X, np.ndarray) and X.dtype == np.float32:
+            sums: NDArray[Any] = np.ones(X.shape[0], np.float32) @ X
+            return sums.astype(np.float64) / X.shape[0]
+        return np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()  # np.matrix for sparse X
+
     def _mean_hiddens(self, v: F32) -> F32:
         activation: F32 = v @ self.components_.T
         activation += self.intercept_hidden_
-        return expit(activation, out=activation)  # type: ignore[no-any-return]
+        return _expit_(activation)
 
     def _mean_visibles(self, h: F32) -> F32:
         activation: F32 = h @ self.components_
         activation += self.intercept_visible_
         if self.visible == "bernoulli":
-            expit(activation, out=activation)
+            _expit_(activation)
         return activation
 
     def _sample_hiddens(self, v: F32, rng: np.random.Generator) -> F32:
@@ -419,7 +483,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
 
     def _visible_sample(self, h: F32, out: F32, work: "_Scratch", rng: np.random.Generator) -> None:
         np.matmul(h, self.components_, out=out)
-        if self.visible == "bernoulli":
+        if self.visible == "bernoulli" and out.dtype == np.float64:
+            work.sample_logistic64(out, self.intercept_visible_, rng)
+        elif self.visible == "bernoulli":
             _logistic_(out, self.intercept_visible_)
             work.sample(out, out, rng)
         else:
@@ -466,10 +532,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         np.matmul(work.H.T, work.V, out=dW)
         if self.weight_decay:
             dW -= self._dt(self.learning_rate * self.weight_decay) * W
-        dc = work.H.sum(axis=0)
-        db = v_pos.sum(axis=0)
-        db -= v_neg.sum(axis=0)
-        db *= scale
+        dc, db = self._bias_steps(work, scale)
         if self.momentum:
             self._velocity[0] *= self._dt(self.momentum)
             self._velocity[0] += dW
@@ -485,10 +548,28 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # 
         weight_scale = _norm(W)
         self._ratios.append(_norm(self._velocity[0]) / weight_scale if weight_scale else np.inf)
 
+    def _bias_steps(self, work: "_Scratch", scale: Any) -> tuple[F32, F32]:
+        """The hidden and visible bias steps of the (scaled) hidden rows ``work.H``.
+
+        float32: two matrix-vector products, ``ones @ H`` and ``signs @ V``
+        (signs: +1 for the data rows, -1 for the negative ones), about 2
+        times faster than the column sums; float64: the column sums with
+        which the book's float64 runs were recorded, bit for bit.
+        """
+        n = work.n
+        if work.V.dtype == np.float32:
+            db = work.signs @ work.V
+            db *= scale
+            return work.signs_abs @ work.H, db
+        db = work.V[:n].sum(axis=0)
+        db -= work.V[n:].sum(axis=0)
+        db *= scale
+        return work.H.sum(axis=0), db
+
     def _record_epoch(self, X_mon: F32, X_val: Optional[F32]) -> None:
         activation = X_mon @ self.components_.T
         activation += self.intercept_hidden_
-        h = expit(activation)
+        h = _expit_(activation.copy())
         rec = float(np.mean((X_mon - self._mean_visibles(h)) ** 2))
         mean_h = h.mean(axis=0)
         hist = self.history_
