@@ -88,8 +88,8 @@ def test_the_update_ratio_is_the_change_of_get_weights() -> None:
     ratios: list[float] = []
     original = doctor._training
 
-    def training() -> dict[str, Any]:
-        out = original()
+    def training(*args: Any) -> dict[str, Any]:
+        out = original(*args)
         ratios.append(out["update_ratio"])
         return out
 
