@@ -26,8 +26,9 @@ in the chapter; on Keras 3 (no tensorflow-ranking) it is companion's exact
 ListMLE, on whatever backend ``KERAS_BACKEND`` names.
 
 ``--profile`` adds where the doctor's time goes: the mean ms per steady-state
-epoch of each of its parts (the forward pass on the sample, reading the weights, the
-learning rate, the within-list statistics, the detectors).
+epoch of each of its parts (the one traced call that returns the scores on the
+sample and the weights, the weights read at the epoch's start, the learning
+rate, the weight statistics, the within-list statistics, the detectors).
 
 Run with `make bench` / `make bench-modern`, or
 `python bench/bench_doctor.py [--json PATH] [--profile]`.
@@ -171,11 +172,11 @@ def profile(case: RankingCase) -> dict[str, float]:
     parts: dict[str, tuple[Any, str]] = {
         "on_epoch_begin (all)": (LossDoctor, "on_epoch_begin"),
         "on_epoch_end (all)": (LossDoctor, "on_epoch_end"),
-        "forward pass on the sample": (LossDoctor, "_scores"),
-        "weights read": (LossDoctor, "_weights_now"),
-        "learning rate": (doctor_module, "_rate"),
-        "within-list gaps": (doctor_module, "within_list_gaps"),
-        "within-list spread": (doctor_module, "within_list_spread"),
+        "scores and weights (one traced call)": (LossDoctor, "_observe"),
+        "weights read at epoch begin": (LossDoctor, "_weights_now"),
+        "learning rate (when not read in the call)": (doctor_module, "_rate"),
+        "update ratio and largest weight": (LossDoctor, "_training"),
+        "within-list gaps and spreads": (LossDoctor, "_list_stats"),
         "detectors": (doctor_module, "run_detectors"),
     }
     for label, (owner, name) in parts.items():

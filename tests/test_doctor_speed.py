@@ -88,8 +88,8 @@ def test_the_update_ratio_is_the_change_of_get_weights() -> None:
     ratios: list[float] = []
     original = doctor._training
 
-    def training() -> dict[str, Any]:
-        out = original()
+    def training(*args: Any) -> dict[str, Any]:
+        out = original(*args)
         ratios.append(out["update_ratio"])
         return out
 
@@ -128,3 +128,67 @@ def test_a_model_that_cannot_be_traced_is_scored_eagerly() -> None:
     assert doctor._forward is not None and doctor._forward._failed
     assert len(doctor._spreads) == 2
     np.testing.assert_allclose(doctor._scores(X), np.asarray(model(X), dtype=np.float64), rtol=1e-6)
+
+
+def test_one_traced_call_returns_the_weights_bit_for_bit() -> None:
+    seed_everything(0)
+    X, y = _lists()
+    model = make_scorer(hidden=(8,))
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=ListMLELoss())
+    doctor = LossDoctor(X, y, verbose=0)
+    _fit(model, X, y, doctor, epochs=2)
+    variables = doctor._watched()
+    assert doctor._forward is not None and variables is not None
+    got = doctor._forward.observe(X, variables)
+    assert got is not None  # the joint path ran
+    raw, weights, _ = got
+    with warnings.catch_warnings():  # Keras 3 on TensorFlow, NumPy 2: __array__ without copy=
+        warnings.simplefilter("ignore", DeprecationWarning)
+        expected = [np.array(w) for w in model.get_weights()]
+    assert len(weights) == len(expected)
+    for w, e in zip(weights, expected):
+        assert w.shape == e.shape and w.dtype == e.dtype
+        np.testing.assert_array_equal(w, e)
+    np.testing.assert_array_equal(doctor._scores(X, raw), doctor._scores(X))
+    snapshot = doctor._forward.snapshot(variables)
+    if _keras.backend() == "tensorflow":
+        assert snapshot is not None
+        for w, e in zip(snapshot, expected):
+            np.testing.assert_array_equal(w, e)
+    else:
+        assert snapshot is None
+
+
+def test_the_epoch_end_copy_is_reused_only_while_no_weight_changed() -> None:
+    seed_everything(0)
+    X, y = _lists()
+    model = make_scorer(hidden=(8,))
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=ListMLELoss())
+    doctor = LossDoctor(X, y, verbose=0)
+    _fit(model, X, y, doctor, epochs=2)
+    if _keras.backend() != "jax":
+        assert doctor._unchanged() is None  # a TensorFlow variable may change in place: read again
+        return
+    assert doctor._last is not None and doctor._unchanged() is doctor._last[1]
+    model.set_weights([w * 2 for w in model.get_weights()])
+    assert doctor._unchanged() is None
+
+
+def test_the_list_statistics_are_the_library_functions_bit_for_bit() -> None:
+    from companion.ranking._lists import within_list_gaps, within_list_spread
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, size=(40, 7)).astype(np.float32)
+    doctor = LossDoctor(np.zeros((40, 7, 2)), y, verbose=0)
+    for scale in (1e-3, 1.0, 1e4):
+        scores = rng.normal(size=y.shape) * scale
+        scores[3, 2], scores[5, :] = np.nan, np.inf
+        gaps, spreads, mean = doctor._list_stats(scores)
+        np.testing.assert_array_equal(gaps, within_list_gaps(y, scores))
+        np.testing.assert_array_equal(spreads, within_list_spread(y, scores))
+        library = within_list_spread(y, scores)
+        assert mean == float(np.nanmean(library))
+        clean = scores[6:]
+        doctor._full_lists, doctor.y_sample = None, y[6:]
+        assert doctor._list_stats(clean)[2] == float(np.nanmean(within_list_spread(y[6:], clean)))
+        doctor.y_sample = y

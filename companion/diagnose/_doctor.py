@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from companion import _keras
 from companion.diagnose._findings import DiagnosisWarning, Finding, TrainingFailure
+from companion.diagnose._probe import _Forward
 from companion.diagnose._registry import (
     _CROSS_ENTROPY,
     _REGRESSION,
@@ -370,89 +371,6 @@ def _wrap(text: str, indent: str) -> str:
                                     break_long_words=False, break_on_hyphens=False))
 
 
-class _Forward:
-    """The model's forward pass on the doctor's sample, compiled once per fit.
-
-    Not ``predict()``: it builds a data pipeline on every call, which costs
-    more than a small epoch. The first call runs eagerly (it may build the
-    model); later calls run a traced function (``tf.function`` on tf.keras 2
-    and on Keras 3's TensorFlow backend, ``jax.jit`` of a stateless call on
-    JAX) on inputs converted once. Where tracing fails, every call stays eager.
-    """
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self._eager = self._layer_by_layer if self._sequential3() else self._whole
-        self._compiled: Optional[Any] = None
-        self._failed = False
-        self._inputs: dict[int, tuple[Any, Any]] = {}  # id(X) -> (X, X as the backend's tensors)
-        self._convert: Any = None  # set with the compiled function
-
-    def _sequential3(self) -> bool:
-        # A Keras 3 Sequential called as a whole fixes its input rank, and fit
-        # may then feed another one (rows, where the sample has lists).
-        return _keras.keras_major() >= 3 and isinstance(self.model, _keras.keras().Sequential)
-
-    def _layer_by_layer(self, x: Any) -> Any:
-        for layer in self.model.layers:
-            x = layer(x, training=False)
-        return x
-
-    def _whole(self, x: Any) -> Any:
-        return self.model(x, training=False)
-
-    def __call__(self, X: Any) -> Any:
-        if self._compiled is None and not self._failed:
-            out = self._eager(X)  # builds the model if it is not built yet
-            try:
-                self._compiled = self._compile()
-            except Exception:  # noqa: BLE001 - a backend or model that cannot be traced: stay eager
-                self._failed = True
-            return out
-        if self._compiled is not None:
-            try:
-                return self._compiled(self._converted(X))
-            except Exception:  # noqa: BLE001 - as above; the eager call raises a real error again
-                self._compiled, self._failed = None, True
-        return self._eager(X)
-
-    def _converted(self, X: Any) -> Any:
-        key = id(X)
-        if key not in self._inputs or self._inputs[key][0] is not X:
-            if len(self._inputs) > 4:
-                self._inputs.clear()
-            self._inputs[key] = (X, self._convert(X))
-        return self._inputs[key][1]
-
-    def _compile(self) -> Any:
-        backend = _keras.backend()
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            def convert(x: Any) -> Any:
-                return x if isinstance(x, (tf.Tensor, tf.RaggedTensor, tf.SparseTensor)) else tf.convert_to_tensor(x)
-
-            self._convert = lambda X: tf.nest.map_structure(convert, X)
-            return tf.function(self._eager, reduce_retracing=True)
-        if backend == "jax":
-            import importlib
-
-            jax = importlib.import_module("jax")
-            jnp = importlib.import_module("jax.numpy")
-            keras, model = _keras.keras(), self.model
-            trainable, fixed = list(model.trainable_variables), list(model.non_trainable_variables)
-
-            def pure(values: list[Any], fixed_values: list[Any], x: Any) -> Any:
-                mapping = list(zip(trainable, values)) + list(zip(fixed, fixed_values))
-                with keras.StatelessScope(state_mapping=mapping):
-                    return self._eager(x)
-
-            jitted = jax.jit(pure)
-            self._convert = lambda X: jax.tree_util.tree_map(jnp.asarray, X)
-            return lambda x: jitted([v.value for v in trainable], [v.value for v in fixed], x)
-        raise NotImplementedError(backend)
-
-
 # tf.keras 2 (the book) or Keras 3, whichever is in use (see companion._keras).
 _Callback: Any = _keras.keras().callbacks.Callback
 
@@ -589,6 +507,8 @@ class LossDoctor(_Callback):  # type: ignore[misc]
             self._chance, self._floor = float("nan"), float("nan")
         self._forward: Optional[_Forward] = None
         self._variables: Optional[list[Any]] = None
+        self._last: Optional[tuple[list[Any], list[NDArray[Any]]]] = None  # JAX: (arrays, copy) at epoch end
+        self._full_lists: Optional[bool] = None
         self._chance_loss: Optional[tuple[float, str]] = None
         self._before: Optional[list[NDArray[Any]]] = None
         self._previous_gap = 0.0
@@ -618,13 +538,15 @@ class LossDoctor(_Callback):  # type: ignore[misc]
                     self.model.stop_training = True
                 raise TrainingFailure(finding)
 
-    def _scores(self, X: Any) -> NDArray[Any]:
-        """The model's outputs on `X` (float64; for ranking, one score per item)."""
-        if self._forward is None:
-            self._forward = _Forward(self.model)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = _dense(self._forward(X), 0.0).astype(np.float64)
+    def _scores(self, X: Any, raw: Any = None) -> NDArray[Any]:
+        """The model's outputs on `X` (float64; for ranking, one score per item); `raw`: already computed."""
+        if raw is None:
+            if self._forward is None:
+                self._forward = _Forward(self.model)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                raw = self._forward(X)
+        out = _dense(raw, 0.0).astype(np.float64)
         if self.scope != "ranking":
             return out
         return out[..., 0] if out.ndim == 3 and out.shape[-1] == 1 else out
@@ -632,8 +554,8 @@ class LossDoctor(_Callback):  # type: ignore[misc]
     def _stopped(self) -> bool:
         return any(f.cause in ("single-item-lists", "zero-sample-weights") for f in self.findings)
 
-    def _weights_now(self) -> Optional[list[NDArray[Any]]]:
-        """A copy of the model's weights (as ``get_weights``), or None (not built, or too many to copy)."""
+    def _watched(self) -> Optional[list[Any]]:
+        """The variables whose values the doctor copies; None (not built, or too many to copy)."""
         model = self.model
         if self._variables is None:
             if model is None or not getattr(model, "built", False):
@@ -649,17 +571,54 @@ class LossDoctor(_Callback):  # type: ignore[misc]
                 return None
             too_many = sum(int(np.prod(tuple(v.shape))) for v in variables) > MAX_TRACKED_WEIGHTS
             self._variables = [] if too_many else variables
-        if not self._variables:  # more weights than the doctor copies
-            return None
-        if _keras.keras_major() >= 3:  # a copy: fit may donate a JAX array's buffer to the next step
-            values = [v.value for v in self._variables]
-            return [x.numpy() if hasattr(x, "numpy") else np.array(x) for x in values]
-        return [v.numpy() for v in self._variables]
+        return self._variables or None  # [] : more weights than the doctor copies
 
-    def _training(self) -> dict[str, Any]:
-        """Rate, largest weight and this epoch's update/weight ratio (None where not known)."""
-        after = self._weights_now()
-        out: dict[str, Any] = {"rate": _rate(self.model), "max_abs_weight": None, "update_ratio": None,
+    def _weights_now(self) -> Optional[list[NDArray[Any]]]:
+        """A copy of the model's weights (as ``get_weights``), or None (not built, or too many to copy)."""
+        variables = self._watched()
+        if variables is None:
+            return None
+        if self._forward is not None:  # one traced call (TensorFlow)
+            got = self._forward.snapshot(variables)
+            if got is not None:
+                return got
+        if _keras.keras_major() >= 3:  # a copy: fit may donate a JAX array's buffer to the next step
+            values = [v.value for v in variables]
+            return [x.numpy() if hasattr(x, "numpy") else np.array(x) for x in values]
+        return [v.numpy() for v in variables]
+
+    def _unchanged(self) -> Optional[list[NDArray[Any]]]:
+        """The copy taken at the end of the last epoch if no weight changed since (JAX); else None.
+
+        A JAX array never changes: a variable that still holds the very array
+        read then still has those values.
+        """
+        variables = self._watched()
+        if self._last is None or variables is None or len(variables) != len(self._last[0]):
+            return None
+        return self._last[1] if all(v.value is seen for v, seen in zip(variables, self._last[0])) else None
+
+    def _observe(self, X: Any) -> Optional[tuple[Any, list[NDArray[Any]], Optional[float]]]:
+        """The model's outputs on `X`, a copy of its weights (and on JAX the rate), from one call; None: none."""
+        variables = self._watched()
+        if self._forward is None or variables is None:
+            return None
+        rate = getattr(getattr(self.model, "optimizer", None), "learning_rate", None)
+        rate = rate if _keras.keras_major() >= 3 and isinstance(rate, _keras.keras().Variable) else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = self._forward.observe(X, variables, rate)
+        if got is not None and _keras.backend() == "jax":
+            self._last = ([v.value for v in variables], got[1])
+        return got
+
+    def _training(self, after: Optional[list[NDArray[Any]]] = None, rate: Optional[float] = None) -> dict[str, Any]:
+        """Rate, largest weight and this epoch's update/weight ratio (None where not known).
+
+        `after`, `rate`: the weights and the learning rate now, if already read (else read here).
+        """
+        after = self._weights_now() if after is None else after
+        out: dict[str, Any] = {"rate": _rate(self.model) if rate is None else rate, "max_abs_weight": None, "update_ratio": None,
                                "previous_gap": self._previous_gap, "inputs_vary": self._inputs_vary}
         if after is not None:
             with np.errstate(invalid="ignore", over="ignore"):
@@ -669,6 +628,29 @@ class LossDoctor(_Callback):  # type: ignore[misc]
                     size = np.sqrt(sum(float((b**2).sum()) for b in self._before))
                     out["update_ratio"] = float(change / size) if size > 0 else None
         return out
+
+    def _list_stats(self, scores: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any], float]:
+        """Within-list gaps and spreads on the sample, and the mean spread (0.0: none).
+
+        For a sample of full lists (no padding, two items or more), the same
+        operations as :func:`within_list_gaps` and :func:`within_list_spread`
+        without the masks, which select every item: the same numbers, bit for bit.
+        """
+        y = self.y_sample
+        if self._full_lists is None:
+            self._full_lists = bool(y.ndim == 2 and y.shape[1] >= 2 and (y >= 0).all())
+        if self._full_lists and scores.shape == y.shape:
+            n = y.shape[1]
+            with np.errstate(invalid="ignore"):
+                gaps = scores.max(axis=-1) - scores.min(axis=-1)
+                means = scores.sum(axis=-1) / n
+                spreads = np.sqrt(((scores - means[..., None]) ** 2).sum(axis=-1) / n)
+        else:
+            gaps, spreads = within_list_gaps(y, scores), within_list_spread(y, scores)
+        missing = np.isnan(spreads)
+        if missing.all():
+            return gaps, spreads, 0.0
+        return gaps, spreads, float(np.nanmean(spreads) if missing.any() else spreads.mean())
 
     def _dead_fraction(self) -> Optional[float]:
         """The largest fraction of ReLU units that are 0 on every sample row, over the hidden layers."""
@@ -700,7 +682,7 @@ class LossDoctor(_Callback):  # type: ignore[misc]
 
     def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         """Recognise the model; check the sample's shapes, scales and weights before any epoch."""
-        self._forward, self._variables = None, None  # the model may be new
+        self._forward, self._variables, self._last = None, None, None  # the model may be new
         self._losses, self._spreads = [], []
         self._before, self._previous_gap, self._epochs = None, 0.0, 0
         self._inputs_vary = True
@@ -762,7 +744,8 @@ class LossDoctor(_Callback):  # type: ignore[misc]
     def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         """Keep the weights, to measure this epoch's update."""
         if self._before is None or epoch > 0:
-            self._before = self._weights_now()
+            unchanged = self._unchanged()
+            self._before = unchanged if unchanged is not None else self._weights_now()
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         """Build this epoch's observation (logged loss, scores on the sample) and run the detectors."""
@@ -770,15 +753,15 @@ class LossDoctor(_Callback):  # type: ignore[misc]
         if self._stopped():
             return
         loss = float((logs or {}).get("loss", np.nan))
-        training = self._training()
+        X = self.X_sample if self.scope == "ranking" else self._raw[0]
+        observed = self._observe(X)  # scores and weights in one call, where it can
+        training = self._training(*(observed[1:] if observed is not None else ()))
         self._losses.append(loss)
+        scores = self._scores(X, None if observed is None else observed[0])
         if self.scope == "ranking":
-            scores = self._scores(self.X_sample)
-            gaps = within_list_gaps(self.y_sample, scores)
-            spreads = within_list_spread(self.y_sample, scores)
-            self._spreads.append(float(np.nanmean(spreads)) if not np.isnan(spreads).all() else 0.0)
+            gaps, _, spread = self._list_stats(scores)
+            self._spreads.append(spread)
         else:
-            scores = self._scores(self._raw[0])
             gaps = np.zeros(0)
             self._spreads.append(float(np.std(scores, axis=0).mean()) if scores.size else 0.0)
         observation = Epoch(epoch + 1, tuple(self._losses), tuple(self._spreads), self.y_sample, scores, gaps,
