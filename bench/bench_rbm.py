@@ -57,6 +57,9 @@ from companion.rbm import _estimator
 N, D, H, BATCH = 20000, 784, 256, 100
 
 
+#: Issue 20's goal for the float32 PCD-1 epoch against its GEMM bound.
+GEMM_GOAL = 1.15
+
 def gemm_epoch(dtype: Any) -> Callable[[], None]:
     """The five matrix products of one epoch, nothing else (preallocated outputs)."""
     rng = np.random.default_rng(1)
@@ -117,11 +120,11 @@ def large_case(dtype: str, repeats: int) -> dict[str, Any]:
                                   cd1_ratio_to_gemm_bound=stats["companion_cd1"]["median_s"] / bound)
     print(f"{dtype}: " + ", ".join(f"{name} {s['median_s']:.3f} s [{s['min_s']:.3f}-{s['max_s']:.3f}]"
                                    for name, s in stats.items()))
-    print(f"  companion / scikit-learn {result['ratio_to_sklearn']:.2f} (target <= 0.4: "
-          f"{'met' if result['ratio_to_sklearn'] <= 0.4 else 'not met'}); companion / GEMM bound "
-          f"{result['ratio_to_gemm_bound']:.2f} (target <= 1.5: "
-          f"{'met' if result['ratio_to_gemm_bound'] <= 1.5 else 'not met'}); CD-1 / GEMM bound "
-          f"{result['cd1_ratio_to_gemm_bound']:.2f}")
+    goal = GEMM_GOAL if dtype == "float32" else None
+    met = goal is not None and result["ratio_to_gemm_bound"] <= goal
+    verdict = "" if goal is None else f" (goal <= {goal}: {'met' if met else 'not met'})"
+    print(f"  companion / scikit-learn {result['ratio_to_sklearn']:.2f}; companion / GEMM bound "
+          f"{result['ratio_to_gemm_bound']:.2f}{verdict}; CD-1 / GEMM bound {result['cd1_ratio_to_gemm_bound']:.2f}")
     return result
 
 
