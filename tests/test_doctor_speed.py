@@ -31,6 +31,17 @@ def _fit(model: Any, X: np.ndarray, y: np.ndarray, doctor: LossDoctor, epochs: i
     model.fit(X, y, epochs=epochs, batch_size=8, verbose=0, callbacks=[doctor])
 
 
+def _scorer_fitted_with_a_doctor() -> tuple[np.ndarray, Any, LossDoctor]:
+    """A small scorer fitted 2 epochs with a doctor watching: (X, model, doctor)."""
+    seed_everything(0)
+    X, y = _lists()
+    model = make_scorer(hidden=(8,))
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=ListMLELoss())
+    doctor = LossDoctor(X, y, verbose=0)
+    _fit(model, X, y, doctor, epochs=2)
+    return X, model, doctor
+
+
 def _functional_scorer(features: int = 3) -> Any:
     inputs = keras.Input((None, features))
     hidden = keras.layers.Dense(8, activation="relu")(inputs)
@@ -131,12 +142,7 @@ def test_a_model_that_cannot_be_traced_is_scored_eagerly() -> None:
 
 
 def test_one_traced_call_returns_the_weights_bit_for_bit() -> None:
-    seed_everything(0)
-    X, y = _lists()
-    model = make_scorer(hidden=(8,))
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=ListMLELoss())
-    doctor = LossDoctor(X, y, verbose=0)
-    _fit(model, X, y, doctor, epochs=2)
+    X, model, doctor = _scorer_fitted_with_a_doctor()
     variables = doctor._watched()
     assert doctor._forward is not None and variables is not None
     got = doctor._forward.observe(X, variables)
@@ -160,12 +166,7 @@ def test_one_traced_call_returns_the_weights_bit_for_bit() -> None:
 
 
 def test_the_epoch_end_copy_is_reused_only_while_no_weight_changed() -> None:
-    seed_everything(0)
-    X, y = _lists()
-    model = make_scorer(hidden=(8,))
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=ListMLELoss())
-    doctor = LossDoctor(X, y, verbose=0)
-    _fit(model, X, y, doctor, epochs=2)
+    _, model, doctor = _scorer_fitted_with_a_doctor()
     if _keras.backend() != "jax":
         assert doctor._unchanged() is None  # a TensorFlow variable may change in place: read again
         return
@@ -174,21 +175,19 @@ def test_the_epoch_end_copy_is_reused_only_while_no_weight_changed() -> None:
     assert doctor._unchanged() is None
 
 
-def test_the_list_statistics_are_the_library_functions_bit_for_bit() -> None:
-    from companion.ranking._lists import within_list_gaps, within_list_spread
+def test_full_lists_take_the_unmasked_path_with_the_same_bits() -> None:
+    # The doctor reads within_list_gaps/spread every epoch; on full lists they
+    # skip the masks, which select every item there: the numbers must be the
+    # masked computation's, bit for bit, NaN and inf included.
+    from companion.ranking._lists import _masked_gaps, _masked_spread, within_list_gaps, within_list_spread
 
     rng = np.random.default_rng(1)
     y = rng.integers(0, 3, size=(40, 7)).astype(np.float32)
-    doctor = LossDoctor(np.zeros((40, 7, 2)), y, verbose=0)
+    every = np.ones(y.shape, dtype=bool)
     for scale in (1e-3, 1.0, 1e4):
         scores = rng.normal(size=y.shape) * scale
         scores[3, 2], scores[5, :] = np.nan, np.inf
-        gaps, spreads, mean = doctor._list_stats(scores)
-        np.testing.assert_array_equal(gaps, within_list_gaps(y, scores))
-        np.testing.assert_array_equal(spreads, within_list_spread(y, scores))
-        library = within_list_spread(y, scores)
-        assert mean == float(np.nanmean(library))
-        clean = scores[6:]
-        doctor._full_lists, doctor.y_sample = None, y[6:]
-        assert doctor._list_stats(clean)[2] == float(np.nanmean(within_list_spread(y[6:], clean)))
-        doctor.y_sample = y
+        np.testing.assert_array_equal(within_list_gaps(y, scores), _masked_gaps(every, scores))
+        np.testing.assert_array_equal(within_list_spread(y, scores), _masked_spread(every, scores))
+    doctor = LossDoctor(np.zeros((40, 7, 2)), y, verbose=0)
+    assert doctor._list_stats(scores)[1] == float(np.nanmean(within_list_spread(y, scores)))

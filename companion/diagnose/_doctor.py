@@ -508,7 +508,6 @@ class LossDoctor(_Callback):  # type: ignore[misc]
         self._forward: Optional[_Forward] = None
         self._variables: Optional[list[Any]] = None
         self._last: Optional[tuple[list[Any], list[NDArray[Any]]]] = None  # JAX: (arrays, copy) at epoch end
-        self._full_lists: Optional[bool] = None
         self._chance_loss: Optional[tuple[float, str]] = None
         self._before: Optional[list[NDArray[Any]]] = None
         self._previous_gap = 0.0
@@ -629,28 +628,13 @@ class LossDoctor(_Callback):  # type: ignore[misc]
                     out["update_ratio"] = float(change / size) if size > 0 else None
         return out
 
-    def _list_stats(self, scores: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any], float]:
-        """Within-list gaps and spreads on the sample, and the mean spread (0.0: none).
-
-        For a sample of full lists (no padding, two items or more), the same
-        operations as :func:`within_list_gaps` and :func:`within_list_spread`
-        without the masks, which select every item: the same numbers, bit for bit.
-        """
-        y = self.y_sample
-        if self._full_lists is None:
-            self._full_lists = bool(y.ndim == 2 and y.shape[1] >= 2 and (y >= 0).all())
-        if self._full_lists and scores.shape == y.shape:
-            n = y.shape[1]
-            with np.errstate(invalid="ignore"):
-                gaps = scores.max(axis=-1) - scores.min(axis=-1)
-                means = scores.sum(axis=-1) / n
-                spreads = np.sqrt(((scores - means[..., None]) ** 2).sum(axis=-1) / n)
-        else:
-            gaps, spreads = within_list_gaps(y, scores), within_list_spread(y, scores)
+    def _list_stats(self, scores: NDArray[Any]) -> tuple[NDArray[Any], float]:
+        """Within-list gaps on the sample, and the mean within-list spread (0.0: none)."""
+        gaps, spreads = within_list_gaps(self.y_sample, scores), within_list_spread(self.y_sample, scores)
         missing = np.isnan(spreads)
         if missing.all():
-            return gaps, spreads, 0.0
-        return gaps, spreads, float(np.nanmean(spreads) if missing.any() else spreads.mean())
+            return gaps, 0.0
+        return gaps, float(np.nanmean(spreads) if missing.any() else spreads.mean())
 
     def _dead_fraction(self) -> Optional[float]:
         """The largest fraction of ReLU units that are 0 on every sample row, over the hidden layers."""
@@ -759,7 +743,7 @@ class LossDoctor(_Callback):  # type: ignore[misc]
         self._losses.append(loss)
         scores = self._scores(X, None if observed is None else observed[0])
         if self.scope == "ranking":
-            gaps, _, spread = self._list_stats(scores)
+            gaps, spread = self._list_stats(scores)
             self._spreads.append(spread)
         else:
             gaps = np.zeros(0)

@@ -127,18 +127,23 @@ class _Forward:
 
             jax = importlib.import_module("jax")
             jnp = importlib.import_module("jax.numpy")
-            keras, model = _keras.keras(), self.model
-            trainable, fixed = list(model.trainable_variables), list(model.non_trainable_variables)
-
-            def pure(values: list[Any], fixed_values: list[Any], x: Any) -> Any:
-                mapping = list(zip(trainable, values)) + list(zip(fixed, fixed_values))
-                with keras.StatelessScope(state_mapping=mapping):
-                    return self._eager(x)
-
+            trainable, fixed, pure = self._stateless()
             jitted = jax.jit(pure)
             self._convert = lambda X: jax.tree_util.tree_map(jnp.asarray, X)
             return lambda x: jitted([v.value for v in trainable], [v.value for v in fixed], x)
         raise NotImplementedError(backend)
+
+    def _stateless(self) -> tuple[list[Any], list[Any], Any]:
+        """JAX: the model's trainable and other variables, and its forward pass as a pure function of their values."""
+        keras, model = _keras.keras(), self.model
+        trainable, fixed = list(model.trainable_variables), list(model.non_trainable_variables)
+
+        def pure(values: list[Any], fixed_values: list[Any], x: Any) -> Any:
+            mapping = list(zip(trainable, values)) + list(zip(fixed, fixed_values))
+            with keras.StatelessScope(state_mapping=mapping):
+                return self._eager(x)
+
+        return trainable, fixed, pure
 
     # ------------------------------------------------ scores and weights at once
 
@@ -221,15 +226,12 @@ class _Forward:
 
         jax = importlib.import_module("jax")
         jnp = importlib.import_module("jax.numpy")
-        keras, model = _keras.keras(), self.model
-        trainable, fixed = list(model.trainable_variables), list(model.non_trainable_variables)
+        trainable, fixed, forward = self._stateless()
         position = {id(v): i for i, v in enumerate(trainable + fixed)}
         at = [position[id(v)] for v in variables]  # KeyError: a weight outside the model's state
 
         def pure(values: list[Any], fixed_values: list[Any], x: Any, rate: Any) -> Any:
-            mapping = list(zip(trainable, values)) + list(zip(fixed, fixed_values))
-            with keras.StatelessScope(state_mapping=mapping):
-                out = self._eager(x)
+            out = forward(values, fixed_values, x)
             state = values + fixed_values
             flats = [jnp.concatenate([jnp.ravel(state[at[i]]) for i in g]) for g in groups]
             return (out, *flats) if rate is None else (out, *flats, rate)

@@ -39,6 +39,11 @@ def n_valid(labels: ArrayLike) -> NDArray[np.intp]:
     return counts
 
 
+def _full(valid: NDArray[np.bool_]) -> bool:
+    """Whether every list is full: no padding, and two items or more."""
+    return bool(valid.ndim >= 1 and valid.shape[-1] >= 2 and valid.all())
+
+
 def _scores(labels: ArrayLike, scores: ArrayLike) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     valid = valid_mask(labels)
     s = np.asarray(scores, dtype=np.float64)
@@ -76,10 +81,19 @@ def within_list_gaps(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float64
     [2.0, 0.0]
     """
     valid, s = _scores(labels, scores)
+    if _full(valid):  # the masks would select every item: the same numbers, without them
+        with np.errstate(invalid="ignore"):
+            full_gaps: NDArray[np.float64] = s.max(axis=-1) - s.min(axis=-1)
+        return full_gaps
+    return _masked_gaps(valid, s)
+
+
+def _masked_gaps(valid: NDArray[np.bool_], s: NDArray[np.float64]) -> NDArray[np.float64]:
     with np.errstate(invalid="ignore"):
         hi = np.where(valid, s, -np.inf).max(axis=-1)
         lo = np.where(valid, s, np.inf).min(axis=-1)
-        return np.where(valid.sum(axis=-1) >= 2, hi - lo, 0.0)
+        gaps: NDArray[np.float64] = np.where(valid.sum(axis=-1) >= 2, hi - lo, 0.0)
+        return gaps
 
 
 def within_list_spread(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float64]:
@@ -98,10 +112,21 @@ def within_list_spread(labels: ArrayLike, scores: ArrayLike) -> NDArray[np.float
     [1.0, nan]
     """
     valid, s = _scores(labels, scores)
+    if _full(valid):  # the masks would select every item: the same numbers, without them
+        n = s.shape[-1]
+        with np.errstate(invalid="ignore"):
+            full_means = s.sum(axis=-1) / n
+            spread: NDArray[np.float64] = np.sqrt(((s - full_means[..., None]) ** 2).sum(axis=-1) / n)
+        return spread
+    return _masked_spread(valid, s)
+
+
+def _masked_spread(valid: NDArray[np.bool_], s: NDArray[np.float64]) -> NDArray[np.float64]:
     counts = valid.sum(axis=-1)
     safe = np.maximum(counts, 1)
     with np.errstate(invalid="ignore"):
         means = np.where(valid, s, 0.0).sum(axis=-1) / safe
         variances = np.where(valid, (s - means[..., None]) ** 2, 0.0).sum(axis=-1) / safe
     out: NDArray[Any] = np.sqrt(variances)
-    return np.where(counts >= 2, out, np.nan)
+    spread: NDArray[np.float64] = np.where(counts >= 2, out, np.nan)
+    return spread
