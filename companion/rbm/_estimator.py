@@ -70,6 +70,20 @@ def _norm(a: F32) -> float:
     return float(np.sqrt(flat.dot(flat)))
 
 
+def _one_over_one_plus_exp_(minus_a: F32) -> F32:
+    """``1 / (1 + exp(minus_a))`` in place: the logistic of ``a``, given ``-a`` (float32 paths).
+
+    Below ``a = -88.7`` exp overflows to infinity, which gives 0 (the logistic
+    is below 3e-39 there): no warning, whatever ``np.seterr`` says.
+    """
+    x = minus_a
+    with np.errstate(over="ignore", under="ignore"):
+        np.exp(x, out=x)
+        x += x.dtype.type(1.0)
+        np.divide(x.dtype.type(1.0), x, out=x)
+    return x
+
+
 def _logistic_(x: F32, bias: F32) -> F32:
     """``x = sigmoid(x + bias)`` in place, the training step's hidden and visible means.
 
@@ -87,12 +101,7 @@ def _logistic_(x: F32, bias: F32) -> F32:
     value, tanh 12.6, on the same CPU).
     """
     if x.dtype == np.float32:
-        np.subtract(-bias, x, out=x)
-        with np.errstate(over="ignore", under="ignore"):
-            np.exp(x, out=x)
-            x += x.dtype.type(1.0)
-            np.divide(x.dtype.type(1.0), x, out=x)
-        return x
+        return _one_over_one_plus_exp_(np.subtract(-bias, x, out=x))
     x += bias
     x *= 0.5
     np.tanh(x, out=x)
@@ -109,12 +118,7 @@ def _expit_(x: F32) -> F32:
     ``expit``, with which the book's float64 histories were recorded.
     """
     if x.dtype == np.float32:
-        np.negative(x, out=x)
-        with np.errstate(over="ignore", under="ignore"):
-            np.exp(x, out=x)
-            x += x.dtype.type(1.0)
-            np.divide(x.dtype.type(1.0), x, out=x)
-        return x
+        return _one_over_one_plus_exp_(np.negative(x, out=x))
     return expit(x, out=x)  # type: ignore[no-any-return]
 
 
