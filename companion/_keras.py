@@ -206,9 +206,9 @@ def order_labels(keys: Any, seed: Any, data: Any) -> Any:
     single int32 array is about twice as fast as ``lax.top_k``, or as a sort
     that carries the indices along.) The random bits are a hash of the item's
     position and one random word per call (see :func:`_jax_seed_word`), far
-    cheaper than a uniform draw per item. Other labels (fractional, or too
-    many distinct values for ``b >= 12``: 2048 for lists of 200) take the
-    two sorts of :func:`order_with_shuffled_ties`.
+    cheaper than a uniform draw per item. Other labels (fractional, or a
+    range too wide for ``b >= 12``: 2047 or more, largest minus smallest,
+    for lists of 200) take the two sorts of :func:`order_with_shuffled_ties`.
     """
     if backend() != "jax":
         return order_with_shuffled_ties(keys, uniform_noise(keys, seed, data))
