@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.preprocessing import StandardScaler
 
+from companion.book._fit import build_before_fit
 from companion.diagnose._registry import Case, DataSpec, KerasSpec, RankingSpec, RBMSpec, Spec
 from companion.diagnose._registry import case as _case
 from companion.diagnose._registry import cases_of
@@ -142,6 +143,7 @@ class RankingCase:
         For a chapter that looks at the model itself (its weights before and
         after, its gradients); :meth:`run` builds a fresh one.
         """
+        build_before_fit(model, self.X_train)
         history: dict[str, list[float]] = model.fit(
             self.X_train, self.y_train, validation_data=(self.X_val, self.y_val), epochs=self.epochs,
             batch_size=self.batch_size, verbose=0, callbacks=callbacks or []).history
@@ -388,7 +390,7 @@ class KerasCase:
 
     def run(self, callbacks: Optional[list[Any]] = None) -> dict[str, list[float]]:
         """Train a fresh model with `callbacks`; return the Keras history."""
-        model = self.build()
+        model = build_before_fit(self.build(), self.X_train)
         history: dict[str, list[float]] = model.fit(
             self.X_train, self.y_train, sample_weight=self.sample_weight, validation_data=(self.X_val, self.y_val),
             epochs=self.epochs, batch_size=self.batch_size, verbose=0, callbacks=callbacks or []).history

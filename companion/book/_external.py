@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from numpy.typing import NDArray
 
+from companion.book._fit import build_before_fit
 __all__ = ["Program", "external_programs", "run_program", "external_scores", "external_table", "scores_by_batch"]
 
 
@@ -360,6 +361,7 @@ def run_program(program: Program, seed: int = 0) -> dict[str, Any]:
     watch = nan_watch()
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
+        build_before_fit(model, X)
         history = model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[doctor, watch])
         out = np.asarray(model(X, training=False), dtype=np.float64).reshape(len(y), -1)
         target = np.asarray(y, dtype=np.float64).reshape(len(y), -1)

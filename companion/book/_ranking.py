@@ -18,6 +18,7 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from companion.book._fit import build_before_fit
 from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 
 __all__ = [
@@ -856,6 +857,7 @@ def train_scorer(
         callbacks.append(tf.keras.callbacks.LambdaCallback(
             on_train_batch_end=lambda batch, logs: batches.append(float(logs["loss"]))
             if len(batches) < record_batches else None))
+    build_before_fit(model, X_tr)
     history = model.fit(X_tr, y_tr, epochs=epochs, batch_size=batch_size, verbose=0,
                         callbacks=callbacks).history
     scores = model.predict(X_va, verbose=0)
