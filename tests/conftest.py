@@ -33,3 +33,9 @@ def pytest_configure(config: "pytest.Config") -> None:  # noqa: F821 - pytest's 
         "backend_neutral: the module never runs Keras, so one Keras backend covers it "
         "(make test-modern runs it on TensorFlow only, not again on JAX)",
     )
+    config.addinivalue_line(
+        "markers",
+        "book_tooling: the module checks the book's own tooling (the chaos pass, the notebook "
+        "guard, the library's source shape), which runs in the book's environment only; "
+        "make test-modern leaves it out",
+    )

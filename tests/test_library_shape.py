@@ -14,7 +14,7 @@ import companion
 import companion.ranking
 
 #: Runs no Keras: one Keras backend covers it (make test-modern).
-pytestmark = pytest.mark.backend_neutral
+pytestmark = [pytest.mark.backend_neutral, pytest.mark.book_tooling]
 
 
 ROOT = Path(companion.__file__).parent

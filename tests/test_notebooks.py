@@ -12,7 +12,7 @@ import pytest
 from notebook_guard import BOOK, ROOT, book_notebooks, execution_problems, toc_problems
 
 #: Runs no Keras: one Keras backend covers it (make test-modern).
-pytestmark = pytest.mark.backend_neutral
+pytestmark = [pytest.mark.backend_neutral, pytest.mark.book_tooling]
 
 
 NOTEBOOKS = book_notebooks()

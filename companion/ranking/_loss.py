@@ -246,6 +246,7 @@ class ListMLELoss(_LossBase):  # type: ignore[misc]
             sample_weight = _per_list_weights(y_true, sample_weight)
         return super().__call__(y_true, y_pred, sample_weight=sample_weight)
 
+    @_keras.no_autograph
     def call(self, y_true: Any, y_pred: Any) -> Any:
         """Per-list losses, shape ``(n_lists,)``; Keras applies the reduction."""
         o = _keras.ops()

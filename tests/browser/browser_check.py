@@ -194,8 +194,9 @@ def _open(browser: Any, server: str, viewport: dict[str, int]) -> tuple[Any, lis
 _PAGE_CHECKS = r"""
 async () => {
   const problems = [];
-  if (document.querySelector('.math')) {
+  if (document.querySelector('.math') && document.querySelector('script[src*="mathjax" i]')) {
     // MathJax loads deferred: wait (up to 15 s) for it to start, then for its first typesetting.
+    // A page that does not load it at all has nothing to wait for: its math is simply not typeset.
     for (let i = 0; i < 150 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++) {
       await new Promise(r => setTimeout(r, 100));
     }
