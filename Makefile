@@ -35,7 +35,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # more threads only compete with the other workers (12% more CPU time, measured).
 PARALLEL     := -n auto --dist loadfile
 ONE_THREAD   := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
-                XLA_FLAGS=--xla_cpu_multi_thread_eigen=false
+                XLA_FLAGS="--xla_cpu_multi_thread_eigen=false $${XLA_FLAGS:-}"
 PYTEST_UNIT  := $(ONE_THREAD) $(BIN)/python -m pytest $(PARALLEL) tests companion --doctest-modules
 NBVAL_FLAGS  := --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg
 BUILD_BOOK   := $(BIN)/jupyter-book build . -W --keep-going
@@ -168,10 +168,10 @@ distclean: clean
 # .venv-modern (Python 3.13 or 3.12, NumPy 2, TensorFlow 2.21 with Keras 3, JAX
 # on CPU, keras-rs) is created on first use from requirements-modern.txt. It runs
 # the unit tests and doctests on the TensorFlow and the JAX backend (tests that
-# need tensorflow-ranking skip there: tests/modern_plugin.py), then strict nbval
-# over the notebooks marked "companion_env": "modern" under the chaos pass's
-# configuration (tools/portability.py), then checks that the
-# package alone installs into a fresh venv with NumPy 2 and imports.
+# need tensorflow-ranking skip there: tests/modern_plugin.py); beside them, strict
+# nbval over the notebooks marked "companion_env": "modern" under the chaos
+# pass's configuration (tools/portability.py), then a check that the package
+# alone installs into a fresh venv with NumPy 2 and imports.
 MODERN_VENV  := .venv-modern
 MODERN_BIN   := $(MODERN_VENV)/bin
 MODERN_STAMP := $(MODERN_VENV)/.installed

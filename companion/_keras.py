@@ -69,7 +69,9 @@ def no_autograph(function: Any) -> Any:
     convert, and conversion only costs time (for :class:`ListMLELoss`: about
     4.5 s the first time in a process, and 15% of each later trace of a
     ranking scorer's train step; the same operations, so the same bits).
-    On Keras 3, `function` itself.
+    Everything `function` calls runs unconverted too, so it must not call
+    user code that may need AutoGraph (a ``rank_discount_fn``). On Keras 3,
+    `function` itself.
     """
     if keras_major() >= 3:
         return function

@@ -35,7 +35,6 @@ def pytest_configure(config: "pytest.Config") -> None:  # noqa: F821 - pytest's 
     )
     config.addinivalue_line(
         "markers",
-        "book_tooling: the module checks the book's own tooling (the chaos pass, the notebook "
-        "guard, the library's source shape), which runs in the book's environment only; "
-        "make test-modern leaves it out",
+        "book_tooling: the module checks the book's repository files (the notebook guard, the "
+        "library's source shape), the same in every environment; make test-modern leaves it out",
     )

@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 #: Runs no Keras: one Keras backend covers it (make test-modern).
-pytestmark = [pytest.mark.backend_neutral, pytest.mark.book_tooling]
+pytestmark = pytest.mark.backend_neutral
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from companion.book._fit import build_before_fit
+
 __all__ = ["Program", "external_programs", "run_program", "external_scores", "external_table", "scores_by_batch"]
 
 

@@ -25,10 +25,12 @@ def build_before_fit(model: Any, x: Any) -> Any:
     ----------
     model : keras.Model
         A compiled model, about to be trained.
-    x : array-like, dict of arrays or tf.data.Dataset
-        What ``fit`` will get as its inputs; only the shape of an array (or of
-        a data set's batches) is read, to build a model that has no input
-        shape yet.
+    x : array, dict of arrays or tf.data.Dataset
+        What ``fit`` will get as its inputs. A model that has no input shape
+        yet is built from the shape of a floating-point array (or of a data
+        set's input batches); for other inputs (a dict, a list, integers or
+        strings) it is left to ``fit``, and only the optimizer is built once
+        the model is.
 
     Returns
     -------
@@ -40,16 +42,19 @@ def build_before_fit(model: Any, x: Any) -> Any:
     optimizer = getattr(model, "optimizer", None)
     if _keras.keras_major() >= 3 or optimizer is None or not hasattr(optimizer, "build"):
         return model
+    import numpy as np
     import tensorflow as tf
 
-    if not model.built:
-        shape = getattr(x, "shape", None)
-        if shape is None and isinstance(x, tf.data.Dataset):
-            spec = x.element_spec
-            shape = (spec[0] if isinstance(spec, tuple) else spec).shape
-        if shape is None:
-            return model  # a dict or list of inputs: leave it to fit
-        model.build((None, *tuple(shape)[1:]))
-    if not getattr(optimizer, "_built", False):
-        optimizer.build(model.trainable_variables)
+    with model.distribute_strategy.scope():  # where fit creates them
+        if not model.built:
+            spec: Any = x.element_spec if isinstance(x, tf.data.Dataset) else x
+            if isinstance(spec, tuple):
+                spec = spec[0]  # (inputs, targets[, weights])
+            shape = getattr(spec, "shape", None)
+            dtype = getattr(getattr(spec, "dtype", None), "as_numpy_dtype", getattr(spec, "dtype", None))
+            if shape is None or dtype is None or not np.issubdtype(np.dtype(dtype), np.floating):
+                return model  # dict, list or non-float inputs: leave it to fit
+            model.build((None, *tuple(shape)[1:]))
+        if not getattr(optimizer, "_built", False):
+            optimizer.build(model.trainable_variables)
     return model

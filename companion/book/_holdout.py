@@ -16,8 +16,8 @@ from typing import Any, Iterable, Mapping, Optional
 
 import numpy as np
 
-from companion.book._fit import build_before_fit
 from companion.book._cases import nan_watch  # defined there (no import cycle); part of this module's API
+from companion.book._fit import build_before_fit
 from companion.diagnose._registry import Spec
 
 __all__ = ["Scenario", "holdout_scenarios", "book_cases", "evaluate_doctor", "run_scenario", "scores_table",
@@ -254,12 +254,13 @@ def _run(scenario: Scenario, *, extra_callbacks: Iterable[Any] = ()) -> tuple[li
     if scenario.form == "dataset":
         dataset = tf.data.Dataset.from_tensor_slices((run.X_train, run.y_train)).batch(run.batch_size)
         doctor = LossDoctor(dataset, validation=val, verbose=0)
-        build_before_fit(build(), dataset).fit(dataset, validation_data=val, epochs=run.epochs, verbose=0,
-                    callbacks=[doctor, *extra_callbacks])
+        model = build_before_fit(build(), dataset)
+        model.fit(dataset, validation_data=val, epochs=run.epochs, verbose=0, callbacks=[doctor, *extra_callbacks])
     else:
         doctor = LossDoctor(*sample, validation=val, verbose=0)
-        build_before_fit(build(), train).fit(train, run.y_train, validation_data=val, epochs=run.epochs, batch_size=run.batch_size,
-                    verbose=0, callbacks=[doctor, *extra_callbacks])
+        model = build_before_fit(build(), train)
+        model.fit(train, run.y_train, validation_data=val, epochs=run.epochs, batch_size=run.batch_size,
+                  verbose=0, callbacks=[doctor, *extra_callbacks])
     return [f.cause for f in doctor.findings], run.X_train
 
 

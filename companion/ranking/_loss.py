@@ -246,9 +246,13 @@ class ListMLELoss(_LossBase):  # type: ignore[misc]
             sample_weight = _per_list_weights(y_true, sample_weight)
         return super().__call__(y_true, y_pred, sample_weight=sample_weight)
 
-    @_keras.no_autograph
     def call(self, y_true: Any, y_pred: Any) -> Any:
         """Per-list losses, shape ``(n_lists,)``; Keras applies the reduction."""
+        if self.lambda_weight is None:
+            return self._per_list_plain(y_true, y_pred)
+        return self._per_list(y_true, y_pred)  # a user's rank_discount_fn may need AutoGraph
+
+    def _per_list(self, y_true: Any, y_pred: Any) -> Any:
         o = _keras.ops()
         labels = o.convert_to_tensor(y_true)
         logits = o.convert_to_tensor(y_pred)
@@ -256,6 +260,10 @@ class ListMLELoss(_LossBase):  # type: ignore[misc]
         logits = o.cast(logits, "float32") / self.temperature
         labels = o.cast(labels, "float32")
         return listmle_per_list(labels, logits, seed=self._seed_source, lambda_weight=self.lambda_weight)
+
+    # Without lambda weights the loss runs only this module's code, which has no
+    # Python control flow on tensors: AutoGraph may leave it alone (companion._keras.no_autograph).
+    _per_list_plain = _keras.no_autograph(_per_list)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments, for ``from_config`` and model saving."""
