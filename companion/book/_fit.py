@@ -51,7 +51,8 @@ def build_before_fit(model: Any, x: Any) -> Any:
             if isinstance(spec, tuple):
                 spec = spec[0]  # (inputs, targets[, weights])
             shape = getattr(spec, "shape", None)
-            dtype = getattr(getattr(spec, "dtype", None), "as_numpy_dtype", getattr(spec, "dtype", None))
+            dtype = getattr(spec, "dtype", None)
+            dtype = getattr(dtype, "as_numpy_dtype", dtype)  # a TensorSpec's dtype as NumPy's
             if shape is None or dtype is None or not np.issubdtype(np.dtype(dtype), np.floating):
                 return model  # dict, list or non-float inputs: leave it to fit
             model.build((None, *tuple(shape)[1:]))

@@ -18,6 +18,7 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
 from companion.book._fit import build_before_fit
 from companion.ranking._limits import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
 
