@@ -2,8 +2,9 @@
 
 Used by ``make execute``. Each notebook runs top to bottom in a fresh kernel of
 the current environment, in its own folder, and is written back only if every
-cell succeeded. The wall time of each notebook is printed (and appended to
-``bench/results/notebook_times.tsv`` when ``--times`` is given).
+cell succeeded. The wall time of each notebook is printed (and recorded in
+``bench/results/notebook_times.tsv`` when ``--times`` is given: its row is
+replaced, the other notebooks' rows are kept).
 """
 
 from __future__ import annotations
@@ -40,19 +41,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
-    parser.add_argument("--times", type=Path, help="append 'notebook<TAB>seconds' rows here")
+    parser.add_argument("--times", type=Path,
+                        help="record 'notebook<TAB>seconds' rows here (other notebooks' rows are kept)")
     args = parser.parse_args(argv)
-    rows = []
+    times: dict[str, str] = {}
+    if args.times and args.times.exists():
+        for line in args.times.read_text().splitlines()[1:]:
+            name, _, seconds = line.partition("\t")
+            times[name] = seconds
     for path in args.notebooks:
         print(f"executing {path} ...", end=" ", flush=True)
         seconds = execute(path, args.timeout)
         print(f"{seconds:.1f} s")
-        rows.append(f"{path}\t{seconds:.1f}\n")
+        times[str(path)] = f"{seconds:.1f}"
     if args.times:
         args.times.parent.mkdir(parents=True, exist_ok=True)
-        with args.times.open("w") as fh:
-            fh.write("notebook\tseconds\n")
-            fh.writelines(rows)
+        args.times.write_text("notebook\tseconds\n" + "".join(f"{n}\t{s}\n" for n, s in sorted(times.items())))
     return 0
 
 
