@@ -10,6 +10,7 @@ replaced, the other notebooks' rows are kept).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,22 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
-    parser.add_argument("--times", type=Path,
-                        help="record 'notebook<TAB>seconds' rows here (other notebooks' rows are kept)")
+    parser.add_argument("--times", type=Path, help="record 'notebook<TAB>seconds' rows here")
     args = parser.parse_args(argv)
     times: dict[str, str] = {}
-    if args.times and args.times.exists():
+    if args.times and args.times.exists():  # other notebooks' rows are kept while they exist
         for line in args.times.read_text().splitlines()[1:]:
             name, _, seconds = line.partition("\t")
-            times[name] = seconds
+            if Path(name).exists():
+                times[os.path.normpath(name)] = seconds
     for path in args.notebooks:
         print(f"executing {path} ...", end=" ", flush=True)
         seconds = execute(path, args.timeout)
         print(f"{seconds:.1f} s")
-        times[str(path)] = f"{seconds:.1f}"
+        times[os.path.normpath(path)] = f"{seconds:.1f}"
     if args.times:
         args.times.parent.mkdir(parents=True, exist_ok=True)
-        args.times.write_text("notebook\tseconds\n" + "".join(f"{n}\t{s}\n" for n, s in sorted(times.items())))
+        rows = "".join(f"{name}\t{seconds}\n" for name, seconds in sorted(times.items()))
+        args.times.write_text("notebook\tseconds\n" + rows)
     return 0
 
 
