@@ -14,8 +14,10 @@ from companion.book import (
     listmle_numpy,
     oracle_loss,
     paired_grade,
+    paired_t,
     shuffled_label_loss,
     summarize,
+    t_edge,
     uniform_score_gradient,
 )
 from companion.ranking import ROUND_TO_ZERO_GAP, UNDERFLOW_GAP
@@ -107,6 +109,25 @@ def test_paired_grade() -> None:
     assert paired_grade(base, base)[0] == "no effect"
     with pytest.raises(ValueError, match="one value per seed"):
         paired_grade([1.0, 2.0], [1.0])
+
+
+def test_paired_t_is_the_statistic_paired_grade_decides_by() -> None:
+    from scipy.stats import ttest_rel
+
+    rng = np.random.default_rng(0)
+    for n in (3, 5, 20):
+        base, treated = rng.normal(10, 1, n), rng.normal(10.3, 1, n)
+        grade, change = paired_grade(base, treated)
+        # SciPy's paired t of treated - baseline; a rise of a loss is worse
+        assert paired_t(change) == pytest.approx(-ttest_rel(treated, base).statistic, rel=1e-12)
+        assert paired_t(change, lower_is_better=False) == pytest.approx(-paired_t(change))
+        expected = ("helps" if paired_t(change) > t_edge(n) else
+                    "harmful" if paired_t(change) < -t_edge(n) else "no effect")
+        assert grade == expected
+    assert paired_t(paired_grade([1.0, 2.0], [0.0, 1.0])[1]) == float("inf")
+    assert paired_t(paired_grade([1.0, 2.0], [1.0, 2.0])[1]) == 0.0
+    with pytest.raises(ValueError, match="at least 2"):
+        t_edge(1)
 
 
 def test_tensorflow_ranking_limits_match_the_derived_ones() -> None:

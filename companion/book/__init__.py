@@ -5,7 +5,7 @@ or :mod:`companion.diagnose` in your own code; this subpackage holds what the
 book itself runs on top of them:
 
 - trials over seeds and their statistics (:func:`summarize`,
-  :func:`paired_grade`, :func:`over_seeds`), and the reference computations of
+  :func:`paired_grade`, :func:`paired_t`, :func:`t_edge`, :func:`over_seeds`), and the reference computations of
   the ranking chapters (:func:`oracle_loss`, :func:`tfr_threshold`, ...);
 - the failures rebuilt from the doctor's registry (:func:`ranking_case`,
   :func:`rbm_case`, :func:`data_case`) and the doctor's out-of-sample
@@ -90,7 +90,7 @@ from companion.book._rbm import (
     train_from,
 )
 from companion.book._report import Table, glue, sig
-from companion.book._stats import Summary, paired_grade, summarize
+from companion.book._stats import Summary, paired_grade, paired_t, summarize, t_edge
 from companion.book._sweep import epsilon_training_trial, keras_rs_thresholds, listmle_gap_sweep
 
 # The float32 limits the ranking chapters derive and the doctor's thresholds
@@ -129,6 +129,8 @@ __all__ = [
     "Summary",
     "summarize",
     "paired_grade",
+    "paired_t",
+    "t_edge",
     # Part I: references and measurements
     "listmle_numpy",
     "uniform_score_gradient",

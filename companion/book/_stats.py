@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["Summary", "summarize", "paired_grade"]
+__all__ = ["Summary", "summarize", "paired_grade", "paired_t", "t_edge"]
 
 
 class Summary(NamedTuple):
@@ -78,6 +78,68 @@ def summarize(values: ArrayLike) -> Summary:
     return Summary(mean, sd, int(v.size), f"{mean:.{d}f} ± {sd_shown:.{d}f}")
 
 
+def t_edge(n_seeds: int) -> float:
+    """The edge of :func:`paired_grade`'s default test: Student's t at 97.5% with ``n_seeds - 1`` degrees of freedom.
+
+    A paired t statistic (:func:`paired_t`) beyond it, either way, is a
+    grade (*helps* or *harmful*) of a two-sided test at the 5% level.
+
+    Parameters
+    ----------
+    n_seeds : int
+        Number of paired seeds; at least 2.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(t_edge(5), 2), round(t_edge(20), 2)
+    (2.78, 2.09)
+    """
+    if n_seeds < 2:
+        raise ValueError(f"a paired t-test needs at least 2 seeds, got {n_seeds}.")
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf(0.975, n_seeds - 1))
+
+
+def paired_t(difference: Summary, *, lower_is_better: bool = True) -> float:
+    """The paired t statistic of a change, signed so that a positive value is better.
+
+    Mean of the per-seed differences (``treated - baseline``, as
+    :func:`paired_grade` returns them) over its standard error; with
+    ``lower_is_better`` a fall counts as better. :func:`paired_grade` says
+    *helps* where it exceeds :func:`t_edge` and *harmful* where it is below
+    minus that; how far it sits from either edge says whether the grade
+    could flip.
+
+    Parameters
+    ----------
+    difference : Summary
+        The differences' summary, from :func:`paired_grade`.
+    lower_is_better : bool, default=True
+        As given to :func:`paired_grade`.
+
+    Returns
+    -------
+    float
+        ``inf`` or ``-inf`` where every seed changed by the same non-zero
+        amount; 0.0 where none changed.
+
+    Examples
+    --------
+    >>> _, change = paired_grade([12.0, 12.1, 11.9], [11.0, 11.2, 10.8])
+    >>> round(paired_t(change), 1)
+    17.3
+    """
+    better = -difference.mean if lower_is_better else difference.mean
+    if difference.sd == 0.0:
+        return 0.0 if better == 0.0 else math.copysign(math.inf, better)
+    return better / (difference.sd / math.sqrt(difference.n))
+
+
 def paired_grade(
     baseline: ArrayLike,
     treated: ArrayLike,
@@ -127,9 +189,7 @@ def paired_grade(
     if threshold is None:
         if diff.n < 2:
             raise ValueError("paired_grade needs at least 2 seeds to estimate the spread of the difference.")
-        from scipy.stats import t as student_t
-
-        threshold = float(student_t.ppf(0.975, diff.n - 1))
+        threshold = t_edge(diff.n)
     better = -diff.mean if lower_is_better else diff.mean
     if better > threshold * se and better != 0.0:
         return "helps", diff
